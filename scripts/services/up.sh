@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts the local Kafka (KRaft), Redis and MongoDB-compatible server on loopback, installing
+# what is missing first. Returns once each answers its own protocol. Idempotent: a service that
+# already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL)
+# is not started at all.
+source "$(dirname "$0")/lib.sh"
+
+start_redis() {
+  if [ -n "${REDIS_URL:-}" ]; then log "redis: external ($REDIS_URL), not starting"; return 0; fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    log "redis: already up on $REDIS_PORT"
+    return 0
+  fi
+  mkdir -p "$LOCAL/redis"
+  # AOF with fsync every second: a crash loses at most ~1 s of queue state, and the pipeline's
+  # design survives even that. noeviction: BullMQ silently loses jobs under any eviction policy.
+  spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$LOCAL/redis" \
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --daemonize no
+}
+
+start_kafka() {
+  if [ -n "${KAFKA_BROKERS:-}" ]; then log "kafka: external ($KAFKA_BROKERS), not starting"; return 0; fi
+  if pid_alive kafka; then log "kafka: already running"; return 0; fi
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  maven_runtime "$LOCAL/lib/kafka" "$ROOT/scripts/services/kafka/pom.xml"
+  local dir="$LOCAL/kafka" conf="$LOCAL/kafka/server.properties"
+  mkdir -p "$dir/data"
+  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA@|$dir/data|g" \
+    "$ROOT/scripts/services/kafka/server.properties.template" >"$conf"
+  local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$ROOT/scripts/services/kafka/log4j2.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    log "kafka: formatting storage"
+    java "${java_opts[@]}" -cp "$LOCAL/lib/kafka/*" kafka.tools.StorageTool format \
+      -t "$(java -cp "$LOCAL/lib/kafka/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)" \
+      -c "$conf" --ignore-formatted >>"$LOGS/kafka.log" 2>&1
+  fi
+  spawn kafka java "${java_opts[@]}" -cp "$LOCAL/lib/kafka/*" kafka.Kafka "$conf"
+}
+
+start_mongo() {
+  if [ -n "${MONGO_URL:-}" ]; then log "mongo: external ($MONGO_URL), not starting"; return 0; fi
+  if pid_alive mongo; then log "mongo: already running"; return 0; fi
+  command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
+  maven_runtime "$LOCAL/lib/mongo" "$ROOT/scripts/services/mongo/pom.xml"
+  local src="$ROOT/scripts/services/mongo/MongoServerMain.java" classes="$LOCAL/lib/mongo-classes"
+  if [ ! -f "$classes/MongoServerMain.class" ] || [ "$src" -nt "$classes/MongoServerMain.class" ]; then
+    mkdir -p "$classes"
+    javac -d "$classes" -cp "$LOCAL/lib/mongo/*" "$src"
+  fi
+  mkdir -p "$LOCAL/mongo"
+  spawn mongo java -Xms128m -Xmx1g -XX:+UseG1GC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/data.mv"
+}
+
+started=$(date +%s.%N)
+ensure_node_deps
+start_redis
+start_mongo
+start_kafka
+
+fail=0
+if [ -z "${REDIS_URL:-}" ]; then
+  for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG || { log "redis did not answer; see $LOGS/redis.log"; fail=1; }
+  # Whoever started it, the queue needs noeviction.
+  redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null 2>&1 || true
+fi
+if [ -z "${MONGO_URL:-}" ]; then
+  probe mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" 60 || { log "see $LOGS/mongo.log"; fail=1; }
+fi
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  probe kafka "127.0.0.1:$KAFKA_PORT" 90 || { log "see $LOGS/kafka.log"; fail=1; }
+fi
+[ "$fail" = 0 ] || die "some services did not start"
+log "all services answer ($(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $started}") s)"

@@ -1,0 +1,105 @@
+// The one place configuration is read. Every setting comes from the environment, is validated
+// here, and has a default that points at the local services started by `npm run services:up`.
+// An invalid value stops the process at start with a message naming the variable and the form.
+import { z } from "zod";
+
+type Env = Record<string, string | undefined>;
+
+const hostPort = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
+const bullName = /^[A-Za-z0-9_-]+$/;
+
+function int(min: number, max: number, form: string) {
+  return z
+    .string()
+    .regex(/^\d+$/, { message: form })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: form }).max(max, { message: form }));
+}
+
+const bool = z
+  .enum(["true", "false", "1", "0"], { message: "true or false" })
+  .transform((v) => v === "true" || v === "1");
+
+const schema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .transform((s) => s.split(",").map((b) => b.trim()))
+    .pipe(z.array(z.string().regex(hostPort)).min(1))
+    .default(["127.0.0.1:9092"]),
+  KAFKA_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: "a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)" })
+    .default("article_read_event"),
+  KAFKA_GROUP_ID: z.string().min(1, { message: "a non-empty consumer group id" }).default("interactive"),
+  KAFKA_CLIENT_ID: z.string().min(1).default("interactive"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
+    .default("redis://127.0.0.1:6379"),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, { message: "a mongodb:// or mongodb+srv:// URL" })
+    .default("mongodb://127.0.0.1:27017/?directConnection=true"),
+  MONGO_DB: z
+    .string()
+    .regex(/^[^/\\. "$]{1,63}$/, { message: "a MongoDB database name" })
+    .default("webook"),
+  QUEUE_PREFIX: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("bull"),
+  WORK_QUEUE: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("read-events"),
+  DEAD_LETTER_QUEUE: z
+    .string()
+    .regex(bullName, { message: "letters, digits, _ or -" })
+    .default("read-events-dead-letter"),
+  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(2000),
+  MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "an integer number of bytes from 64 to 16777216").default(
+    65536,
+  ),
+  GROUP_MAX_JOBS: int(1, 1000, "an integer from 1 to 1000").default(32),
+  GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(50_000),
+  GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
+  WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(2),
+  JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
+  JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
+  KEEP_COMPLETED_JOBS: int(0, 1_000_000, "an integer from 0 to 1000000").default(2000),
+  KEEP_COMPLETED_SECONDS: int(0, 30 * 86400, "seconds, 0 to 2592000").default(86400),
+  CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds, 1 to 2592000").default(900),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds, 100 to 600000").default(30_000),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
+  LOG_PRETTY: bool.optional(),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const forms: Partial<Record<keyof Config, string>> = {
+  KAFKA_BROKERS: "comma-separated host:port list, e.g. 127.0.0.1:9092,kafka2:9092",
+};
+
+/** Parses and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const input: Env = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty variable counts as unset, as in most twelve-factor tooling.
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = String(issue.path[0]) as keyof Config;
+    const got = input[key];
+    const form = forms[key] ?? issue.message;
+    return `${key}: expected ${form}, got ${JSON.stringify(got)}`;
+  });
+  throw new ConfigError([...new Set(problems)]);
+}

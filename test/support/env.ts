@@ -1,0 +1,24 @@
+// Test helpers: configuration pointing at the services `npm run services:up` started (or the
+// external ones named by KAFKA_BROKERS / REDIS_URL / MONGO_URL), with names unique per test so
+// test files never see each other's topics, queues or databases.
+import { randomBytes } from "node:crypto";
+import { type Config, loadConfig } from "../../src/config.js";
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+/** A Config for one test: its own topic, group, queues and database. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const id = uniqueName("t");
+  return loadConfig({
+    ...process.env,
+    KAFKA_TOPIC: `${id}-reads`,
+    KAFKA_GROUP_ID: `${id}-group`,
+    WORK_QUEUE: `${id}-work`,
+    DEAD_LETTER_QUEUE: `${id}-dead`,
+    MONGO_DB: id.replace(/-/g, "_"),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    ...overrides,
+  });
+}
