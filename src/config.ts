@@ -32,6 +32,10 @@ const schema = z.object({
     .default("article_read_event"),
   KAFKA_GROUP_ID: z.string().min(1, { message: "a non-empty consumer group id" }).default("interactive"),
   KAFKA_CLIENT_ID: z.string().min(1).default("interactive"),
+  KAFKA_FROM_BEGINNING: bool.default(true),
+  KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds, 1 to 60000").default(100),
+  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(262_144),
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(30_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
@@ -50,14 +54,14 @@ const schema = z.object({
     .string()
     .regex(bullName, { message: "letters, digits, _ or -" })
     .default("read-events-dead-letter"),
-  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(2000),
+  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(5000),
   MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "an integer number of bytes from 64 to 16777216").default(
     65536,
   ),
   GROUP_MAX_JOBS: int(1, 1000, "an integer from 1 to 1000").default(32),
   GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(50_000),
   GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
-  WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(2),
+  WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(1),
   JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
   KEEP_COMPLETED_JOBS: int(0, 1_000_000, "an integer from 0 to 1000000").default(2000),

@@ -1,0 +1,91 @@
+// The exactly-once arithmetic, free of I/O. Each MongoDB document remembers, per Kafka
+// topic-partition, the highest offset applied to it (its "mark"). A partition's jobs apply in
+// order, so what a document has received from a partition is always a prefix of it: the events
+// to add are exactly those above the mark, whatever was applied, retried or re-created before.
+// The write that adds them also moves the marks, and applies only if the document's version is
+// still the one the plan was made from (compare-and-set), so two workers can never both add.
+import type { ReadJobData } from "../queue/read-job.js";
+
+/** Field-safe name of a topic-partition inside a document's `offsets` map. */
+export function partitionKey(topic: string, partition: number): string {
+  // Field names may not contain '.' or start with '$'; topic names may contain '.'.
+  return `${topic.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24")}:${partition}`;
+}
+
+/** article id -> partition key -> ascending offsets of the article's events in the group. */
+export type GroupEvents = Map<string, Map<string, bigint[]>>;
+
+/** Gathers the events of a group of jobs per article and partition. */
+export function aggregateGroup(jobs: readonly ReadJobData[]): GroupEvents {
+  const out: GroupEvents = new Map();
+  for (const job of jobs) {
+    const key = partitionKey(job.topic, job.partition);
+    const first = BigInt(job.firstOffset);
+    for (const [aid, deltas] of Object.entries(job.articles)) {
+      let perPartition = out.get(aid);
+      if (perPartition === undefined) {
+        perPartition = new Map();
+        out.set(aid, perPartition);
+      }
+      let offsets = perPartition.get(key);
+      if (offsets === undefined) {
+        offsets = [];
+        perPartition.set(key, offsets);
+      }
+      for (const d of deltas) offsets.push(first + BigInt(d));
+    }
+  }
+  for (const perPartition of out.values()) {
+    for (const offsets of perPartition.values()) offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+  return out;
+}
+
+/** What a document holds of the pipeline's state: its version and per-partition marks. */
+export interface StoredState {
+  /** Bumped by every write of the pipeline; null when the document is absent or has none. */
+  version: number | null;
+  /** Partition key -> highest applied offset. */
+  marks: ReadonlyMap<string, bigint>;
+}
+
+export interface ArticlePlan {
+  aid: string;
+  /** Events to add to read_cnt now (those above the marks). */
+  delta: number;
+  /** The version the write expects to find: it applies only if nobody wrote in between. */
+  expectedVersion: number | null;
+  /** Marks the write sets, per partition key; empty when delta is 0. */
+  nextMarks: Map<string, bigint>;
+  /**
+   * Some of the article's events in this group were applied before (a retry, a redelivery or
+   * a re-created job): the cache may already hold them, so it is invalidated, not incremented.
+   */
+  replayed: boolean;
+}
+
+/** Plans the update of each article given the state currently stored. */
+export function planIncrements(events: GroupEvents, stored: ReadonlyMap<string, StoredState>): ArticlePlan[] {
+  const plans: ArticlePlan[] = [];
+  for (const [aid, perPartition] of events) {
+    const state = stored.get(aid);
+    const plan: ArticlePlan = {
+      aid,
+      delta: 0,
+      expectedVersion: state?.version ?? null,
+      nextMarks: new Map(),
+      replayed: false,
+    };
+    for (const [key, offsets] of perPartition) {
+      const mark = state?.marks.get(key);
+      const fresh = mark === undefined ? offsets.length : offsets.filter((o) => o > mark).length;
+      if (fresh < offsets.length) plan.replayed = true;
+      if (fresh > 0) {
+        plan.delta += fresh;
+        plan.nextMarks.set(key, offsets[offsets.length - 1] as bigint);
+      }
+    }
+    plans.push(plan);
+  }
+  return plans;
+}

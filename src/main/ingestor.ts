@@ -1,0 +1,6 @@
+// `npm run ingestor`: one ingestor process (Kafka -> BullMQ). Run as many as there are
+// partitions to share; Kafka's consumer group divides them.
+import { startIngestor } from "../ingestor/ingestor.js";
+import { runProcess } from "./run-process.js";
+
+await runProcess("ingestor", (config, log) => startIngestor(config, log));

@@ -1,0 +1,53 @@
+// A dead letter: one Kafka message that is not a valid ReadEvent, kept as a failed job in the
+// dead-letter queue with everything a person needs to act on it.
+
+export interface DeadLetterData {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka message timestamp, Unix ms as a decimal string. */
+  timestamp: string;
+  /** The raw value: text when it is valid UTF-8, else base64; null for a tombstone. */
+  value: string | null;
+  encoding: "utf8" | "base64";
+  /** Size of the original value in bytes. */
+  size: number;
+  /** True when the value was longer than DEAD_LETTER_MAX_BYTES and only its start is kept. */
+  truncated: boolean;
+  reason: string;
+}
+
+export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
+
+export function deadLetterId(topic: string, partition: number, offset: string): string {
+  return `${topic}-p${partition}-o${offset}`;
+}
+
+export function toDeadLetter(
+  source: { topic: string; partition: number; offset: string; timestamp: string },
+  value: Buffer | null,
+  reason: string,
+): DeadLetterData {
+  if (value === null) return { ...source, value: null, encoding: "utf8", size: 0, truncated: false, reason };
+  const kept = value.length > DEAD_LETTER_MAX_BYTES ? value.subarray(0, DEAD_LETTER_MAX_BYTES) : value;
+  let text: string | undefined;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(kept);
+  } catch {
+    text = undefined;
+  }
+  return {
+    ...source,
+    value: text ?? kept.toString("base64"),
+    encoding: text === undefined ? "base64" : "utf8",
+    size: value.length,
+    truncated: kept.length < value.length,
+    reason,
+  };
+}
+
+/** The original bytes of a dead letter (null for a tombstone). */
+export function deadLetterValue(d: DeadLetterData): Buffer | null {
+  if (d.value === null) return null;
+  return Buffer.from(d.value, d.encoding === "base64" ? "base64" : "utf8");
+}

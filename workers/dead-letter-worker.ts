@@ -1,0 +1,50 @@
+// Processes dead letters: each is validated again. Still invalid: it fails at once (no retries)
+// with its reason and stays in the dead-letter queue for a person. Valid now (say after a parser
+// fix or a raised MAX_MESSAGE_BYTES): its read is counted exactly once, by dead-letter id.
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { cacheKey, type ReadCache } from "../src/cache/read-cache.js";
+import type { Config } from "../src/config.js";
+import { parseReadEvent } from "../src/events/parse-read-event.js";
+import type { Logger } from "../src/logger.js";
+import { type DeadLetterData, deadLetterId, deadLetterValue } from "../src/queue/dead-letter.js";
+import type { InteractiveStore } from "../src/store/interactives.js";
+import { BIZ } from "./apply-read-group.js";
+
+export interface DeadLetterResult {
+  aid: string;
+  counted: boolean;
+}
+
+export function startDeadLetterWorker(
+  config: Pick<Config, "DEAD_LETTER_QUEUE" | "QUEUE_PREFIX" | "MAX_MESSAGE_BYTES">,
+  connection: Redis,
+  deps: { store: InteractiveStore; cache: ReadCache },
+  log: Logger,
+): Worker<DeadLetterData, DeadLetterResult, string> {
+  const worker = new Worker<DeadLetterData, DeadLetterResult, string>(
+    config.DEAD_LETTER_QUEUE,
+    async (job: Job<DeadLetterData, DeadLetterResult, string>) => {
+      const d = job.data;
+      if (d.truncated) throw new UnrecoverableError(`${d.reason} (value truncated to its first bytes)`);
+      const parsed = parseReadEvent(deadLetterValue(d), config.MAX_MESSAGE_BYTES);
+      if (!parsed.ok) throw new UnrecoverableError(parsed.reason);
+      const id = deadLetterId(d.topic, d.partition, d.offset);
+      const counted = await deps.store.countDeadLetter(BIZ, parsed.event.aid, id, Date.now());
+      // Invalidate rather than increment: on a retry we cannot tell whether the cache saw it.
+      await deps.cache.applyReads(new Map(), [cacheKey(BIZ, parsed.event.aid)]);
+      log.info({ deadLetter: id, aid: parsed.event.aid.toString(), counted }, "dead letter is valid now");
+      return { aid: parsed.event.aid.toString(), counted };
+    },
+    { connection, prefix: config.QUEUE_PREFIX, concurrency: 4 },
+  );
+  worker.on("failed", (job, err) => {
+    if (job === undefined) return;
+    log.warn(
+      { deadLetter: job.id, partition: job.data?.partition, offset: job.data?.offset, reason: err.message },
+      "dead letter",
+    );
+  });
+  worker.on("error", (err) => log.error({ err }, "dead-letter worker error"));
+  return worker;
+}

@@ -1,0 +1,85 @@
+// Collects items into groups and flushes each group once: when it holds maxItems items or
+// maxWeight weight (events), or maxWaitMs after its first item arrived, whichever comes first.
+// At most maxInFlight groups flush at once; while they do, the next group keeps filling (up to
+// its limits), so groups grow with the load instead of queueing up as many small flushes.
+// Every add() settles with its group's flush: resolves when it succeeded, rejects with its error.
+
+export interface GroupLimits {
+  maxItems: number;
+  maxWeight: number;
+  maxWaitMs: number;
+  maxInFlight: number;
+}
+
+interface Pending<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupBuffer<T> {
+  private pending: Pending<T>[] = [];
+  private weight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The collecting group is due (full or waited long enough) but no flush slot is free. */
+  private due = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly limits: GroupLimits,
+    private readonly flush: (items: T[]) => Promise<void>,
+  ) {}
+
+  add(item: T, weight: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      this.weight += weight;
+      if (this.pending.length >= this.limits.maxItems || this.weight >= this.limits.maxWeight) {
+        this.flushNow();
+      } else if (this.timer === undefined && !this.due) {
+        this.timer = setTimeout(() => this.flushNow(), this.limits.maxWaitMs);
+      }
+    });
+  }
+
+  /** Flushes the group being collected as soon as a flush slot is free, full or not. */
+  flushNow(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const group = this.pending;
+    if (group.length === 0) return;
+    if (this.inFlight.size >= this.limits.maxInFlight) {
+      this.due = true;
+      return;
+    }
+    this.due = false;
+    this.pending = [];
+    this.weight = 0;
+    const run = this.flush(group.map((p) => p.item)).then(
+      () => {
+        for (const p of group) p.resolve();
+      },
+      (err: unknown) => {
+        for (const p of group) p.reject(err);
+      },
+    );
+    this.inFlight.add(run);
+    void run.finally(() => {
+      this.inFlight.delete(run);
+      if (this.due) this.flushNow();
+    });
+  }
+
+  /** Flushes what is collected and waits until every flush has finished. */
+  async drain(): Promise<void> {
+    this.flushNow();
+    while (this.inFlight.size > 0 || this.pending.length > 0) {
+      await Promise.race(this.inFlight);
+      this.flushNow();
+    }
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+}

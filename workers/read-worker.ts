@@ -1,0 +1,106 @@
+// The BullMQ worker for read jobs. Each job's processor parks the job in the group buffer and
+// settles with its group: BullMQ's own concurrency (group size x groups in flight) decides how
+// many jobs are held at once, renews their locks meanwhile, and retries a failed group's jobs
+// with backoff, each on its own.
+import { type Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/logger.js";
+import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js";
+import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
+import { GroupBuffer } from "./group-buffer.js";
+
+export interface ReadJobResult {
+  events: number;
+  groupJobs: number;
+  groupAdded: number;
+}
+
+export interface ReadWorker {
+  worker: Worker<ReadJobData, ReadJobResult, string>;
+  close(): Promise<void>;
+}
+
+type WorkerConfig = Pick<
+  Config,
+  | "WORK_QUEUE"
+  | "QUEUE_PREFIX"
+  | "GROUP_MAX_JOBS"
+  | "GROUP_MAX_EVENTS"
+  | "GROUP_MAX_WAIT_MS"
+  | "WORKER_CONCURRENCY"
+>;
+
+export function startReadWorker(
+  config: WorkerConfig,
+  connection: Redis,
+  deps: ApplyDeps,
+  log: Logger,
+  onGroup?: (outcome: GroupOutcome, ms: number, jobs: readonly ReadJobData[]) => void,
+): ReadWorker {
+  const outcomes = new WeakMap<ReadJobData, GroupOutcome>();
+  const buffer = new GroupBuffer<ReadJobData>(
+    {
+      maxItems: config.GROUP_MAX_JOBS,
+      maxWeight: config.GROUP_MAX_EVENTS,
+      maxWaitMs: config.GROUP_MAX_WAIT_MS,
+      maxInFlight: config.WORKER_CONCURRENCY,
+    },
+    async (jobs) => {
+      const started = performance.now();
+      try {
+        const outcome = await applyReadGroup(deps, jobs);
+        const ms = performance.now() - started;
+        for (const j of jobs) outcomes.set(j, outcome);
+        log.debug({ ...outcome, ms: Math.round(ms) }, "group applied");
+        onGroup?.(outcome, ms, jobs);
+      } catch (err) {
+        log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
+        throw err;
+      }
+    },
+  );
+
+  const worker = new Worker<ReadJobData, ReadJobResult, string>(
+    config.WORK_QUEUE,
+    async (job: Job<ReadJobData, ReadJobResult, string>) => {
+      const data = validateReadJobData(job.data);
+      await buffer.add(data, data.events);
+      const outcome = outcomes.get(data);
+      return { events: data.events, groupJobs: outcome?.jobs ?? 0, groupAdded: outcome?.added ?? 0 };
+    },
+    {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.GROUP_MAX_JOBS * config.WORKER_CONCURRENCY,
+      autorun: true,
+    },
+  );
+  worker.on("failed", (job, err) => {
+    if (job === undefined) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";
+    log[final ? "error" : "warn"](
+      {
+        jobId: job.id,
+        partition: job.data?.partition,
+        range: job.data ? `${job.data.firstOffset}-${job.data.lastOffset}` : undefined,
+        attempt: job.attemptsMade,
+        err: err.message,
+      },
+      final
+        ? "job failed all its attempts: its partition is held back until it is retried"
+        : "job attempt failed",
+    );
+  });
+  worker.on("error", (err) => log.error({ err }, "worker error"));
+
+  return {
+    worker,
+    async close() {
+      // Stop taking jobs, flush what is parked, let BullMQ finish the active ones.
+      const closing = worker.close();
+      await buffer.drain();
+      await closing;
+    },
+  };
+}
