@@ -29,6 +29,8 @@ type WorkerConfig = Pick<
   | "GROUP_MAX_EVENTS"
   | "GROUP_MAX_WAIT_MS"
   | "WORKER_CONCURRENCY"
+  | "WORKER_LOCK_MS"
+  | "JOB_MAX_STALLS"
 >;
 
 export function startReadWorker(
@@ -73,7 +75,10 @@ export function startReadWorker(
       connection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.GROUP_MAX_JOBS * config.WORKER_CONCURRENCY,
-      autorun: true,
+      // A worker that dies holding jobs: they go back to waiting once their lock expires.
+      lockDuration: config.WORKER_LOCK_MS,
+      stalledInterval: config.WORKER_LOCK_MS,
+      maxStalledCount: config.JOB_MAX_STALLS,
     },
   );
   worker.on("failed", (job, err) => {

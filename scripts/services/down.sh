@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Stops the local services that scripts/services/up.sh started. Safe to repeat; data is kept
-# in .local/ (delete that folder for a clean slate).
+# in .local/ (delete that folder for a clean slate). Usage: down.sh [redis|mongo|kafka]...
 source "$(dirname "$0")/lib.sh"
-stop kafka
-stop mongo
-if pid_alive redis; then
-  redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
-fi
-stop redis
-log "stopped"
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(kafka mongo redis)
+for name in "${wanted[@]}"; do
+  case "$name" in
+    redis)
+      pid_alive redis && { redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true; }
+      stop redis ;;
+    kafka | mongo) stop "$name" ;;
+    *) die "unknown service: $name (redis, mongo or kafka)" ;;
+  esac
+done
+log "stopped: ${wanted[*]}"

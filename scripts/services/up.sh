@@ -2,7 +2,7 @@
 # Starts the local Kafka (KRaft), Redis and MongoDB-compatible server on loopback, installing
 # what is missing first. Returns once each answers its own protocol. Idempotent: a service that
 # already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL)
-# is not started at all.
+# is not started at all. Usage: up.sh [redis|mongo|kafka]... (default: all three)
 source "$(dirname "$0")/lib.sh"
 
 start_redis() {
@@ -54,23 +54,27 @@ start_mongo() {
     -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/data.mv"
 }
 
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(redis mongo kafka)
+want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
 started=$(date +%s.%N)
 ensure_node_deps
-start_redis
-start_mongo
-start_kafka
+want redis && start_redis
+want mongo && start_mongo
+want kafka && start_kafka
 
 fail=0
-if [ -z "${REDIS_URL:-}" ]; then
+if want redis && [ -z "${REDIS_URL:-}" ]; then
   for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
   redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG || { log "redis did not answer; see $LOGS/redis.log"; fail=1; }
   # Whoever started it, the queue needs noeviction.
   redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null 2>&1 || true
 fi
-if [ -z "${MONGO_URL:-}" ]; then
+if want mongo && [ -z "${MONGO_URL:-}" ]; then
   probe mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" 60 || { log "see $LOGS/mongo.log"; fail=1; }
 fi
-if [ -z "${KAFKA_BROKERS:-}" ]; then
+if want kafka && [ -z "${KAFKA_BROKERS:-}" ]; then
   probe kafka "127.0.0.1:$KAFKA_PORT" 90 || { log "see $LOGS/kafka.log"; fail=1; }
 fi
 [ "$fail" = 0 ] || die "some services did not start"

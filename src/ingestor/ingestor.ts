@@ -36,8 +36,9 @@ export async function startIngestor(
   });
   const redis = redisConnection(config, false);
   const { work, dead } = openQueues(config, redis);
+  const eventsRedis = redisConnection(config, true);
   const queueEvents = new QueueEvents(config.WORK_QUEUE, {
-    connection: redisConnection(config, true),
+    connection: eventsRedis,
     prefix: config.QUEUE_PREFIX,
   });
   const forwarder = new Forwarder(config, work, dead, consumer, log, events);
@@ -77,6 +78,7 @@ export async function startIngestor(
       await work.close();
       await dead.close();
       redis.disconnect();
+      eventsRedis.disconnect();
     },
   };
 }

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UnrecoverableError } from "bullmq";
+import { ReadJobBuilder, readJobId, validateReadJobData } from "../../src/queue/read-job.js";
+
+test("job ids derive from topic, partition and first offset, with no ':' and not all digits", () => {
+  const id = readJobId("article_read_event", 3, 1200n);
+  assert.equal(id, "article_read_event-p3-o1200");
+  assert.doesNotMatch(id, /:/);
+});
+
+test("the builder keeps a contiguous range, invalid offsets included, events per article", () => {
+  const b = new ReadJobBuilder("t", 2);
+  b.addEvent(10n, 7n, 1000);
+  b.cover(11n); // an invalid message inside the range
+  b.addEvent(12n, 9007199254740993n, 900);
+  b.addEvent(13n, 7n, 1100);
+  const data = b.build();
+  assert.deepEqual(data, {
+    topic: "t",
+    partition: 2,
+    firstOffset: "10",
+    lastOffset: "13",
+    events: 3,
+    articles: { "7": [0, 3], "9007199254740993": [2] },
+    firstTimestamp: 900,
+  });
+  assert.equal(validateReadJobData(JSON.parse(JSON.stringify(data))).events, 3);
+});
+
+test("offsets must ascend", () => {
+  const b = new ReadJobBuilder("t", 0);
+  b.cover(5n);
+  assert.throws(() => b.cover(5n), /does not ascend/);
+});
+
+test("malformed job data fails at once, without retries", () => {
+  const good = {
+    topic: "t",
+    partition: 0,
+    firstOffset: "0",
+    lastOffset: "2",
+    events: 2,
+    articles: { "1": [0, 2] },
+    firstTimestamp: 0,
+  };
+  const cases: [unknown, RegExp][] = [
+    [null, /not an object/],
+    [{ ...good, partition: -1 }, /partition/],
+    [{ ...good, firstOffset: "1.5" }, /firstOffset/],
+    [{ ...good, lastOffset: "99999999999999999999" }, /lastOffset/],
+    [{ ...good, articles: { "0": [0] }, events: 1 }, /article id 0/],
+    [{ ...good, articles: { x: [0] }, events: 1 }, /article id x/],
+    [{ ...good, articles: { "1": [2, 0] } }, /offsets of article 1/],
+    [{ ...good, articles: { "1": [0, 3] } }, /offsets of article 1/],
+    [{ ...good, events: 5 }, /events is 5 but articles hold 2/],
+  ];
+  for (const [data, why] of cases) {
+    assert.throws(
+      () => validateReadJobData(data),
+      (err: unknown) => err instanceof UnrecoverableError && why.test(err.message),
+      `expected ${why} for ${JSON.stringify(data)}`,
+    );
+  }
+});

@@ -1,0 +1,147 @@
+// Helpers for tests that run the real pipeline: topics, producing raw values, running the
+// ingestor and worker in this process or as child processes, waiting for counts, cleaning up.
+import { type ChildProcess, spawn } from "node:child_process";
+import { Redis } from "ioredis";
+import { Kafka, logLevel, type Producer } from "kafkajs";
+import { type Db, MongoClient } from "mongodb";
+import type { Config } from "../../src/config.js";
+import { COLLECTION } from "../../src/store/interactives.js";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+export function kafkaFor(config: Config): Kafka {
+  return new Kafka({ clientId: "test", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopic(config: Config, partitions: number): Promise<void> {
+  const admin = kafkaFor(config).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: config.KAFKA_TOPIC, numPartitions: partitions }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+/** Sends raw values (string, Buffer or null) to given partitions, in order. */
+export async function sendRaw(
+  producer: Producer,
+  topic: string,
+  values: { value: string | Buffer | null; partition: number }[],
+): Promise<void> {
+  for (let i = 0; i < values.length; i += 1000) {
+    await producer.send({ topic, messages: values.slice(i, i + 1000), acks: -1 });
+  }
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** MongoDB, Redis and Kafka handles a test uses to look at results and clean up. */
+export class Fixture {
+  readonly mongo: MongoClient;
+  readonly db: Db;
+  readonly redis: Redis;
+
+  constructor(readonly config: Config) {
+    this.mongo = new MongoClient(config.MONGO_URL);
+    this.db = this.mongo.db(config.MONGO_DB);
+    this.redis = new Redis(config.REDIS_URL);
+  }
+
+  /** read_cnt per article id (decimal string). */
+  async readCounts(): Promise<Map<string, number>> {
+    const docs = await this.db
+      .collection(COLLECTION)
+      .find({}, { projection: { biz_id: 1, read_cnt: 1 }, promoteLongs: false })
+      .toArray();
+    return new Map(docs.map((d) => [String(d.biz_id), Number(String(d.read_cnt))]));
+  }
+
+  async totalReads(): Promise<number> {
+    let n = 0;
+    for (const v of (await this.readCounts()).values()) n += v;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.db.dropDatabase().catch(() => undefined);
+    const prefix = `${this.config.QUEUE_PREFIX}:`;
+    for (const queue of [this.config.WORK_QUEUE, this.config.DEAD_LETTER_QUEUE]) {
+      const keys = await this.redis.keys(`${prefix}${queue}:*`);
+      if (keys.length > 0) await this.redis.del(...keys);
+    }
+    const admin = kafkaFor(this.config).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [this.config.KAFKA_TOPIC] }).catch(() => undefined);
+    await admin.disconnect();
+    await this.mongo.close();
+    this.redis.disconnect();
+  }
+}
+
+/** Environment variables that make a child process use the same Config. */
+export function envOf(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(config)) {
+    if (v === undefined) continue;
+    env[k] = Array.isArray(v) ? v.join(",") : String(v);
+  }
+  return { ...env, LOG_PRETTY: "false", ...extra };
+}
+
+export interface Child {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `npm run ingestor|worker` as a child process (node directly, to own the pid). */
+export function startChild(
+  kind: "ingestor" | "worker",
+  config: Config,
+  extra: Record<string, string> = {},
+): Child {
+  const entry = kind === "ingestor" ? "src/main/ingestor.ts" : "workers/main.ts";
+  const proc = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: ROOT,
+    env: envOf(config, { LOG_LEVEL: "info", ...extra }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
+
+export async function waitForLog(child: Child, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  await until(
+    `log line ${pattern}`,
+    async () => (pattern.test(child.output()) ? true : undefined),
+    timeoutMs,
+    50,
+  );
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { GroupBuffer } from "../../workers/group-buffer.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a group flushes when it holds maxItems", async () => {
+  const flushed: number[][] = [];
+  const buf = new GroupBuffer<number>(
+    { maxItems: 3, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+    },
+  );
+  await Promise.all([buf.add(1, 1), buf.add(2, 1), buf.add(3, 1)]);
+  assert.deepEqual(flushed, [[1, 2, 3]]);
+});
+
+test("a group flushes when its weight reaches maxWeight", async () => {
+  const flushed: number[][] = [];
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 10, maxWaitMs: 10_000, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+    },
+  );
+  await Promise.all([buf.add(1, 4), buf.add(2, 6)]);
+  assert.deepEqual(flushed, [[1, 2]]);
+});
+
+test("a group that does not fill flushes after maxWaitMs", async () => {
+  const flushed: number[][] = [];
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 30, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+    },
+  );
+  const started = Date.now();
+  await buf.add(1, 1);
+  assert.deepEqual(flushed, [[1]]);
+  assert.ok(Date.now() - started >= 25);
+});
+
+test("a failed flush rejects every item of its group with the error, and only that group", async () => {
+  let calls = 0;
+  const buf = new GroupBuffer<number>(
+    { maxItems: 2, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 2 },
+    async () => {
+      calls++;
+      if (calls === 1) throw new Error("boom");
+    },
+  );
+  const first = [buf.add(1, 1), buf.add(2, 1)];
+  const second = [buf.add(3, 1), buf.add(4, 1)];
+  const results = await Promise.allSettled([...first, ...second]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["rejected", "rejected", "fulfilled", "fulfilled"],
+  );
+});
+
+test("while maxInFlight groups flush, the next group keeps filling and flushes when a slot frees", async () => {
+  const flushed: number[][] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 5, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      if (flushed.length === 1) await gate;
+    },
+  );
+  const a = buf.add(1, 1);
+  await sleep(20); // group [1] is flushing and blocked
+  const rest = [buf.add(2, 1), buf.add(3, 1)];
+  await sleep(20); // past maxWaitMs, but no slot: 2 and 3 wait together
+  assert.deepEqual(flushed, [[1]]);
+  buf.add(4, 1);
+  release();
+  await Promise.all([a, ...rest]);
+  assert.deepEqual(flushed, [[1], [2, 3, 4]]);
+});
+
+test("drain flushes what is collected and waits for it", async () => {
+  const flushed: number[][] = [];
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 60_000, maxInFlight: 1 },
+    async (g) => {
+      await sleep(10);
+      flushed.push(g);
+    },
+  );
+  const pending = buf.add(1, 1);
+  await buf.drain();
+  assert.deepEqual(flushed, [[1]]);
+  await pending;
+});
