@@ -66,10 +66,19 @@ const schema = z.object({
   JOB_MAX_STALLS: int(0, 1000, "an integer from 0 to 1000").default(3),
   JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
-  KEEP_COMPLETED_JOBS: int(0, 1_000_000, "an integer from 0 to 1000000").default(2000),
+  KEEP_COMPLETED_JOBS: int(0, 1_000_000, "an integer from 0 to 1000000").default(100),
   KEEP_COMPLETED_SECONDS: int(0, 30 * 86400, "seconds, 0 to 2592000").default(86400),
   CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds, 1 to 2592000").default(900),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds, 100 to 600000").default(30_000),
+  HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  INGESTOR_HTTP_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(9101),
+  WORKER_HTTP_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(9102),
+  DASHBOARD_HOST: z.string().min(1).default("127.0.0.1"),
+  DASHBOARD_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(3000),
+  DASHBOARD_USER: z.string().min(1).optional(),
+  DASHBOARD_PASSWORD: z.string().min(8, { message: "a password of at least 8 characters" }).optional(),
+  DASHBOARD_TOKEN: z.string().min(16, { message: "a token of at least 16 characters" }).optional(),
+  DASHBOARD_READ_ONLY: bool.default(false),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "one of fatal, error, warn, info, debug, trace, silent",
@@ -100,7 +109,13 @@ export function loadConfig(env: Env = process.env): Config {
     if (value !== undefined && value !== "") input[key] = value;
   }
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const c = result.data;
+    if ((c.DASHBOARD_USER === undefined) !== (c.DASHBOARD_PASSWORD === undefined)) {
+      throw new ConfigError(["DASHBOARD_USER and DASHBOARD_PASSWORD: expected both or neither"]);
+    }
+    return c;
+  }
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]) as keyof Config;
     const got = input[key];

@@ -3,10 +3,11 @@
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
+import { startProbeServer, within } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
-import { redisConnection } from "../src/queue/queues.js";
+import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
+import { openQueues, redisConnection } from "../src/queue/queues.js";
 import { InteractiveStore } from "../src/store/interactives.js";
-import type { GroupOutcome } from "./apply-read-group.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
 import { startReadWorker } from "./read-worker.js";
 
@@ -15,23 +16,32 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export async function startWorkerProcess(
-  config: Config,
-  log: Logger,
-  onGroup?: (outcome: GroupOutcome, ms: number) => void,
-): Promise<WorkerProcess> {
+export async function startWorkerProcess(config: Config, log: Logger): Promise<WorkerProcess> {
   const mongo = await new MongoClient(config.MONGO_URL).connect();
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
   await store.ensureIndexes();
   const cacheRedis = redisConnection(config, false);
   const cache = new ReadCache(cacheRedis);
   const workerRedis = redisConnection(config, true);
+  const registry = createRegistry("worker");
+  const queues = openQueues(config, cacheRedis);
+  queueGauges(registry, [queues.work, queues.dead]);
+  const m = workerMetrics(registry);
   const reads = startReadWorker(
     config,
     workerRedis,
     { store, cache },
     log.child({ component: "reads" }),
-    onGroup,
+    (o, ms, jobs) => {
+      m.groupJobs.observe(o.jobs);
+      m.groupEvents.observe(o.events);
+      m.flushSeconds.observe(ms / 1000);
+      m.readsAdded.inc(o.added);
+      m.cacheIncremented.inc(o.cacheIncremented);
+      m.cacheInvalidated.inc(o.cacheInvalidated);
+      const now = Date.now();
+      for (const j of jobs) m.latencySeconds.observe(Math.max(0, now - j.firstTimestamp) / 1000);
+    },
   );
   const deadLetters = startDeadLetterWorker(
     config,
@@ -39,6 +49,16 @@ export async function startWorkerProcess(
     { store, cache },
     log.child({ component: "dead-letters" }),
   );
+  const http = await startProbeServer({
+    host: config.HTTP_HOST,
+    port: config.WORKER_HTTP_PORT,
+    log,
+    registry,
+    ready: async () => {
+      await within(2000, "redis", cacheRedis.ping());
+      await within(2000, "mongodb", mongo.db("admin").command({ ping: 1 }));
+    },
+  });
   log.info(
     {
       queue: config.WORK_QUEUE,
@@ -53,6 +73,8 @@ export async function startWorkerProcess(
     store,
     async stop() {
       await Promise.all([reads.close(), deadLetters.close()]);
+      await http.close();
+      await Promise.all([queues.work.close(), queues.dead.close()]);
       await mongo.close();
       cacheRedis.disconnect();
       workerRedis.disconnect();

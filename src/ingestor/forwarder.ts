@@ -12,12 +12,7 @@ import type { Config } from "../config.js";
 import { parseReadEvent } from "../events/parse-read-event.js";
 import type { Logger } from "../logger.js";
 import { deadLetterId, toDeadLetter } from "../queue/dead-letter.js";
-import {
-  DEAD_LETTER_JOB_NAME,
-  type DeadLetterQueue,
-  READ_JOB_NAME,
-  type ReadQueue,
-} from "../queue/queues.js";
+import { type DeadLetterQueue, deadLetterJobName, type ReadQueue, readJobName } from "../queue/queues.js";
 import { ReadJobBuilder, type ReadJobData, readJobId } from "../queue/read-job.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
@@ -137,7 +132,7 @@ export class Forwarder {
         // Before the range's offset can be committed, every dead letter in it is stored.
         await this.dead.addBulk(
           deadLetters.map((d) => ({
-            name: DEAD_LETTER_JOB_NAME,
+            name: deadLetterJobName(d),
             data: d,
             opts: { jobId: deadLetterId(d.topic, d.partition, d.offset) },
           })),
@@ -170,7 +165,7 @@ export class Forwarder {
   private async submit(data: ReadJobData): Promise<ReadJobData> {
     const id = readJobId(data.topic, data.partition, data.firstOffset);
     for (;;) {
-      await this.work.add(READ_JOB_NAME, data, { jobId: id });
+      await this.work.add(readJobName(data), data, { jobId: id });
       const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
       if (job !== undefined) {
         if (job.data.lastOffset !== data.lastOffset) {
@@ -221,7 +216,7 @@ export class Forwarder {
       if (state === "unknown") {
         // Redis lost the job (flushed, restored from an old snapshot): add it again.
         this.log.warn({ jobId }, "job vanished from Redis; adding it again");
-        await this.work.add(READ_JOB_NAME, w.data, { jobId });
+        await this.work.add(readJobName(w.data), w.data, { jobId });
         continue;
       }
       if (state === "failed") {

@@ -1,12 +1,31 @@
 // The ingestor process's parts: a kafkajs consumer in group KAFKA_GROUP_ID feeding the
 // forwarder, BullMQ queues, and the event stream that tells the forwarder a job finished.
 import { QueueEvents } from "bullmq";
-import { type Consumer, Kafka } from "kafkajs";
+import { type Admin, type Consumer, Kafka } from "kafkajs";
 import type { Config } from "../config.js";
+import { startProbeServer, within } from "../http/probe-server.js";
 import type { Logger } from "../logger.js";
+import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { type DeadLetterQueue, openQueues, type ReadQueue, redisConnection } from "../queue/queues.js";
-import { Forwarder, type ForwarderEvents } from "./forwarder.js";
+import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
+
+/** Messages between the group's committed offset and the end, per partition of the topic. */
+export async function consumerLag(
+  admin: Admin,
+  topic: string,
+  groupId: string,
+): Promise<{ partition: number; lag: number; committed: string; end: string }[]> {
+  const [ends, [committed]] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  return ends.map((e) => {
+    const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
+    const from = c === "-1" ? BigInt(e.low) : BigInt(c);
+    return { partition: e.partition, lag: Number(BigInt(e.high) - from), committed: c, end: e.high };
+  });
+}
 
 export interface Ingestor {
   consumer: Consumer;
@@ -17,11 +36,7 @@ export interface Ingestor {
   stop(): Promise<void>;
 }
 
-export async function startIngestor(
-  config: Config,
-  log: Logger,
-  events?: ForwarderEvents,
-): Promise<Ingestor> {
+export async function startIngestor(config: Config, log: Logger): Promise<Ingestor> {
   const kafka = new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
@@ -41,7 +56,24 @@ export async function startIngestor(
     connection: eventsRedis,
     prefix: config.QUEUE_PREFIX,
   });
-  const forwarder = new Forwarder(config, work, dead, consumer, log, events);
+  const admin = kafka.admin();
+  const registry = createRegistry("ingestor");
+  queueGauges(registry, [work, dead]);
+  const metrics = ingestorMetrics(registry, {
+    heldBack: () => forwarder.status().filter((s) => s.state === "held-back").length,
+    openJobs: () => forwarder.status().length,
+    lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
+  });
+  // The gauges above read the forwarder only when scraped, after it exists.
+  const forwarder: Forwarder = new Forwarder(config, work, dead, consumer, log, {
+    consumed(valid, invalid) {
+      metrics.consumed.inc({ result: "valid" }, valid);
+      metrics.consumed.inc({ result: "dead_letter" }, invalid);
+    },
+    committed(_topic, partition) {
+      metrics.committed.inc({ partition: String(partition) });
+    },
+  });
   forwarder.listen(queueEvents);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     log.info({ assignment: payload.memberAssignment }, "joined consumer group");
@@ -52,6 +84,17 @@ export async function startIngestor(
   });
 
   await queueEvents.waitUntilReady();
+  await admin.connect();
+  const http = await startProbeServer({
+    host: config.HTTP_HOST,
+    port: config.INGESTOR_HTTP_PORT,
+    log,
+    registry,
+    ready: async () => {
+      await within(2000, "redis", redis.ping());
+      await within(2000, "kafka", admin.describeCluster());
+    },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: config.KAFKA_TOPIC, fromBeginning: config.KAFKA_FROM_BEGINNING });
   await consumer.run({
@@ -74,6 +117,8 @@ export async function startIngestor(
       if (left > 0)
         log.warn({ open: left }, "jobs still open at shutdown; left uncommitted for the next owner");
       await consumer.disconnect();
+      await http.close();
+      await admin.disconnect();
       await queueEvents.close();
       await work.close();
       await dead.close();

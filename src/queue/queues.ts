@@ -6,8 +6,17 @@ import type { Config } from "../config.js";
 import type { DeadLetterData } from "./dead-letter.js";
 import type { ReadJobData } from "./read-job.js";
 
-export const READ_JOB_NAME = "read-events";
-export const DEAD_LETTER_JOB_NAME = "dead-letter";
+/** Job names say what a person needs at a glance in the dashboard: partition and range. */
+export function readJobName(
+  d: Pick<ReadJobData, "partition" | "firstOffset" | "lastOffset" | "events">,
+): string {
+  return `p${d.partition} ${d.firstOffset}-${d.lastOffset} (${d.events} events)`;
+}
+
+export function deadLetterJobName(d: Pick<DeadLetterData, "partition" | "offset" | "reason">): string {
+  const reason = d.reason.length > 60 ? `${d.reason.slice(0, 57)}...` : d.reason;
+  return `p${d.partition} ${d.offset}: ${reason}`;
+}
 
 export function redisConnection(config: Pick<Config, "REDIS_URL">, blocking: boolean): Redis {
   const options: RedisOptions = blocking

@@ -19,6 +19,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DEAD_LETTER_QUEUE: `${id}-dead`,
     MONGO_DB: id.replace(/-/g, "_"),
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    INGESTOR_HTTP_PORT: "0",
+    WORKER_HTTP_PORT: "0",
+    DASHBOARD_PORT: "0",
     ...overrides,
   });
 }

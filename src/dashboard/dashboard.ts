@@ -1,0 +1,89 @@
+// The dashboard process: Bull Board for the work and dead-letter queues at /queues, the read
+// API, and /healthz, /readyz, /metrics, in one Fastify server.
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { FastifyAdapter } from "@bull-board/fastify";
+import type { FastifyInstance } from "fastify";
+import { MongoClient } from "mongodb";
+import { ReadCache } from "../cache/read-cache.js";
+import type { Config } from "../config.js";
+import { startProbeServer, within } from "../http/probe-server.js";
+import type { Logger } from "../logger.js";
+import { createRegistry, queueGauges } from "../metrics/metrics.js";
+import { openQueues, redisConnection } from "../queue/queues.js";
+import { InteractiveStore } from "../store/interactives.js";
+import { installAuth } from "./auth.js";
+import { readApi } from "./read-api.js";
+
+export const BOARD_PATH = "/queues";
+
+export interface Dashboard {
+  app: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
+  const redis = redisConnection(config, false);
+  const mongo = await new MongoClient(config.MONGO_URL).connect();
+  const store = new InteractiveStore(mongo.db(config.MONGO_DB));
+  const cache = new ReadCache(redis);
+  const { work, dead } = openQueues(config, redis);
+  const registry = createRegistry("dashboard");
+  queueGauges(registry, [work, dead]);
+
+  const app = await startProbeServer({
+    host: config.DASHBOARD_HOST,
+    port: config.DASHBOARD_PORT,
+    log,
+    registry,
+    ready: async () => {
+      await within(2000, "redis", redis.ping());
+      await within(2000, "mongodb", mongo.db("admin").command({ ping: 1 }));
+    },
+    setup: async (app) => {
+      const auth = installAuth(app, config);
+      const board = new FastifyAdapter();
+      board.setBasePath(BOARD_PATH);
+      const readOnlyMode = config.DASHBOARD_READ_ONLY;
+      createBullBoard({
+        queues: [
+          new BullMQAdapter(work, {
+            readOnlyMode,
+            allowRetries: !readOnlyMode,
+            displayName: "read events",
+            description: "Jobs of Kafka offset ranges; a failed one holds its partition back until retried",
+          }),
+          new BullMQAdapter(dead, {
+            readOnlyMode,
+            allowRetries: !readOnlyMode,
+            displayName: "dead letters",
+            description:
+              "Messages that are not valid ReadEvents; a retry validates again and counts a valid one once",
+          }),
+        ],
+        serverAdapter: board,
+        options: { uiConfig: { boardTitle: "interactive reads" } },
+      });
+      await app.register(board.registerPlugin(), { prefix: BOARD_PATH });
+      app.get("/", async (_req, reply) => reply.redirect(BOARD_PATH));
+      readApi(app, { store, cache, ttlSeconds: config.CACHE_TTL_SECONDS });
+      log.info({ auth, readOnly: readOnlyMode }, "dashboard configured");
+    },
+  });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.DASHBOARD_PORT;
+  const url = `http://${config.DASHBOARD_HOST.includes(":") ? `[${config.DASHBOARD_HOST}]` : config.DASHBOARD_HOST}:${port}`;
+  log.info({ board: `${url}${BOARD_PATH}` }, "dashboard running");
+  return {
+    app,
+    url,
+    async stop() {
+      await app.close();
+      await work.close();
+      await dead.close();
+      await mongo.close();
+      redis.disconnect();
+    },
+  };
+}

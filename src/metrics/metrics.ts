@@ -1,0 +1,138 @@
+// Prometheus metrics of each process (prom-client). Names start with `interactive_`.
+
+import type { Queue } from "bullmq";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export function createRegistry(process: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+const JOB_STATES = ["waiting", "active", "delayed", "completed", "failed", "prioritized"] as const;
+
+/** Jobs per queue and state, read from Redis when scraped. */
+export function queueGauges(registry: Registry, queues: Queue[]): void {
+  new Gauge({
+    name: "interactive_queue_jobs",
+    help: "Jobs in each BullMQ queue, by state",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+    async collect() {
+      for (const q of queues) {
+        const counts = await q.getJobCounts(...JOB_STATES);
+        for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+}
+
+export interface IngestorMetrics {
+  consumed: Counter<"result">;
+  committed: Counter<"partition">;
+}
+
+export function ingestorMetrics(
+  registry: Registry,
+  sources: {
+    heldBack: () => number;
+    openJobs: () => number;
+    lag: () => Promise<{ partition: number; lag: number }[]>;
+  },
+): IngestorMetrics {
+  new Gauge({
+    name: "interactive_partitions_held_back",
+    help: "Partitions of this ingestor waiting on a job that failed all its attempts",
+    registers: [registry],
+    collect() {
+      this.set(sources.heldBack());
+    },
+  });
+  new Gauge({
+    name: "interactive_open_jobs",
+    help: "Partitions of this ingestor with a job submitted and not yet completed",
+    registers: [registry],
+    collect() {
+      this.set(sources.openJobs());
+    },
+  });
+  new Gauge({
+    name: "interactive_consumer_lag",
+    help: "Messages between the group's committed offset and the partition's end",
+    labelNames: ["partition"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { partition, lag } of await sources.lag()) this.set({ partition: String(partition) }, lag);
+    },
+  });
+  return {
+    consumed: new Counter({
+      name: "interactive_events_consumed_total",
+      help: "Kafka messages consumed, by result (valid or dead_letter)",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    committed: new Counter({
+      name: "interactive_offsets_committed_total",
+      help: "Offset commits after an applied range, by partition",
+      labelNames: ["partition"],
+      registers: [registry],
+    }),
+  };
+}
+
+export interface WorkerMetrics {
+  groupJobs: Histogram;
+  groupEvents: Histogram;
+  flushSeconds: Histogram;
+  latencySeconds: Histogram;
+  readsAdded: Counter;
+  cacheIncremented: Counter;
+  cacheInvalidated: Counter;
+}
+
+export function workerMetrics(registry: Registry): WorkerMetrics {
+  return {
+    groupJobs: new Histogram({
+      name: "interactive_group_jobs",
+      help: "Jobs per applied group",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    groupEvents: new Histogram({
+      name: "interactive_group_events",
+      help: "Events per applied group",
+      buckets: [10, 100, 1000, 5000, 10_000, 50_000, 100_000],
+      registers: [registry],
+    }),
+    flushSeconds: new Histogram({
+      name: "interactive_group_flush_seconds",
+      help: "Time to apply one group (MongoDB read and write, cache update)",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    latencySeconds: new Histogram({
+      name: "interactive_end_to_end_latency_seconds",
+      help: "Kafka message timestamp to MongoDB write acknowledged (earliest message of each job)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    readsAdded: new Counter({
+      name: "interactive_reads_added_total",
+      help: "Reads added to read_cnt in MongoDB",
+      registers: [registry],
+    }),
+    cacheIncremented: new Counter({
+      name: "interactive_cache_increments_total",
+      help: "Cached keys incremented",
+      registers: [registry],
+    }),
+    cacheInvalidated: new Counter({
+      name: "interactive_cache_invalidations_total",
+      help: "Cached keys deleted because some of their events were replayed",
+      registers: [registry],
+    }),
+  };
+}
