@@ -2,7 +2,9 @@
 // maxWeight weight (events), or maxWaitMs after its first item arrived, whichever comes first.
 // At most maxInFlight groups flush at once; while they do, the next group keeps filling (up to
 // its limits), so groups grow with the load instead of queueing up as many small flushes.
-// Every add() settles with its group's flush: resolves when it succeeded, rejects with its error.
+// Every add() settles with its group's flush: it resolves when the flush succeeded, rejects with
+// the flush's error when the flush threw, or with its own error when the flush reported one for
+// that item alone.
 
 export interface GroupLimits {
   maxItems: number;
@@ -27,7 +29,8 @@ export class GroupBuffer<T> {
 
   constructor(
     private readonly limits: GroupLimits,
-    private readonly flush: (items: T[]) => Promise<void>,
+    /** Applies a group; may return the items that failed on their own, with their errors. */
+    private readonly flush: (items: T[]) => Promise<ReadonlyMap<T, unknown> | undefined>,
   ) {}
 
   add(item: T, weight: number): Promise<void> {
@@ -56,8 +59,11 @@ export class GroupBuffer<T> {
     this.pending = [];
     this.weight = 0;
     const run = this.flush(group.map((p) => p.item)).then(
-      () => {
-        for (const p of group) p.resolve();
+      (failures) => {
+        for (const p of group) {
+          if (failures?.has(p.item)) p.reject(failures.get(p.item));
+          else p.resolve();
+        }
       },
       (err: unknown) => {
         for (const p of group) p.reject(err);

@@ -10,6 +10,10 @@ import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js"
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
 import { GroupBuffer } from "./group-buffer.js";
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface ReadJobResult {
   events: number;
   groupJobs: number;
@@ -51,17 +55,37 @@ export function startReadWorker(
     async (jobs) => {
       const started = performance.now();
       try {
-        const outcome = await applyReadGroup(deps, jobs);
-        const ms = performance.now() - started;
-        for (const j of jobs) outcomes.set(j, outcome);
-        log.debug({ ...outcome, ms: Math.round(ms) }, "group applied");
-        onGroup?.(outcome, ms, jobs);
+        record(await applyReadGroup(deps, jobs), jobs, started);
+        return undefined;
       } catch (err) {
-        log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
-        throw err;
+        if (jobs.length === 1) {
+          log.warn({ err: errorText(err) }, "job failed; it will be retried");
+          throw err;
+        }
+        // One bad article (or job) must not fail the whole group and hold back every partition
+        // in it: apply each job alone, so each succeeds or fails on its own. Whatever the group
+        // wrote before failing is in the marks, so nothing is added twice.
+        log.warn({ err: errorText(err), jobs: jobs.length }, "group failed; applying its jobs one by one");
+        const failures = new Map<ReadJobData, unknown>();
+        for (const job of jobs) {
+          const alone = performance.now();
+          try {
+            record(await applyReadGroup(deps, [job]), [job], alone);
+          } catch (jobErr) {
+            failures.set(job, jobErr);
+          }
+        }
+        return failures;
       }
     },
   );
+
+  function record(outcome: GroupOutcome, jobs: readonly ReadJobData[], started: number): void {
+    const ms = performance.now() - started;
+    for (const j of jobs) outcomes.set(j, outcome);
+    log.debug({ ...outcome, ms: Math.round(ms) }, "group applied");
+    onGroup?.(outcome, ms, jobs);
+  }
 
   const worker = new Worker<ReadJobData, ReadJobResult, string>(
     config.WORK_QUEUE,

@@ -10,6 +10,7 @@ test("a group flushes when it holds maxItems", async () => {
     { maxItems: 3, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
+      return undefined;
     },
   );
   await Promise.all([buf.add(1, 1), buf.add(2, 1), buf.add(3, 1)]);
@@ -22,6 +23,7 @@ test("a group flushes when its weight reaches maxWeight", async () => {
     { maxItems: 100, maxWeight: 10, maxWaitMs: 10_000, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
+      return undefined;
     },
   );
   await Promise.all([buf.add(1, 4), buf.add(2, 6)]);
@@ -34,6 +36,7 @@ test("a group that does not fill flushes after maxWaitMs", async () => {
     { maxItems: 100, maxWeight: 1000, maxWaitMs: 30, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
+      return undefined;
     },
   );
   const started = Date.now();
@@ -49,6 +52,7 @@ test("a failed flush rejects every item of its group with the error, and only th
     async () => {
       calls++;
       if (calls === 1) throw new Error("boom");
+      return undefined;
     },
   );
   const first = [buf.add(1, 1), buf.add(2, 1)];
@@ -58,6 +62,21 @@ test("a failed flush rejects every item of its group with the error, and only th
     results.map((r) => r.status),
     ["rejected", "rejected", "fulfilled", "fulfilled"],
   );
+});
+
+test("a flush can fail single items; the others of the group succeed", async () => {
+  const buf = new GroupBuffer<number>(
+    { maxItems: 3, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 1 },
+    async () => {
+      return new Map([[2, new Error("item 2 is bad")]]);
+    },
+  );
+  const results = await Promise.allSettled([buf.add(1, 1), buf.add(2, 1), buf.add(3, 1)]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "rejected", "fulfilled"],
+  );
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /item 2 is bad/);
 });
 
 test("while maxInFlight groups flush, the next group keeps filling and flushes when a slot frees", async () => {
@@ -71,6 +90,7 @@ test("while maxInFlight groups flush, the next group keeps filling and flushes w
     async (g) => {
       flushed.push(g);
       if (flushed.length === 1) await gate;
+      return undefined;
     },
   );
   const a = buf.add(1, 1);
@@ -91,6 +111,7 @@ test("drain flushes what is collected and waits for it", async () => {
     async (g) => {
       await sleep(10);
       flushed.push(g);
+      return undefined;
     },
   );
   const pending = buf.add(1, 1);
