@@ -27,8 +27,13 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Adds the credential check to every route but the probes; throws when it must and cannot. */
-export function installAuth(app: FastifyInstance, config: AuthConfig): "basic" | "token" | "none" {
+export interface Credentials {
+  basic?: string;
+  bearer?: string;
+}
+
+/** The accepted Authorization headers; throws when the host needs credentials and has none. */
+export function dashboardCredentials(config: AuthConfig): Credentials {
   const basic =
     config.DASHBOARD_USER !== undefined && config.DASHBOARD_PASSWORD !== undefined
       ? `Basic ${Buffer.from(`${config.DASHBOARD_USER}:${config.DASHBOARD_PASSWORD}`).toString("base64")}`
@@ -40,8 +45,16 @@ export function installAuth(app: FastifyInstance, config: AuthConfig): "basic" |
         `DASHBOARD_HOST is ${config.DASHBOARD_HOST}, not loopback: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN`,
       );
     }
-    return "none";
   }
+  return { basic, bearer };
+}
+
+/** Adds the credential check to every route but the probes, when there are credentials. */
+export function installAuth(
+  app: FastifyInstance,
+  { basic, bearer }: Credentials,
+): "basic" | "token" | "none" {
+  if (basic === undefined && bearer === undefined) return "none";
   app.addHook("onRequest", async (req, reply) => {
     if (OPEN_PATHS.has(req.url.split("?")[0] ?? "")) return;
     const given = req.headers.authorization ?? "";

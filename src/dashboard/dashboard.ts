@@ -12,7 +12,7 @@ import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
 import { openQueues, redisConnection } from "../queue/queues.js";
 import { InteractiveStore } from "../store/interactives.js";
-import { installAuth } from "./auth.js";
+import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
 
 export const BOARD_PATH = "/queues";
@@ -24,6 +24,7 @@ export interface Dashboard {
 }
 
 export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
+  const credentials = dashboardCredentials(config); // before connecting anything
   const redis = redisConnection(config, false);
   const mongo = await new MongoClient(config.MONGO_URL).connect();
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
@@ -32,6 +33,12 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const registry = createRegistry("dashboard");
   queueGauges(registry, [work, dead]);
 
+  const closeAll = async () => {
+    await work.close();
+    await dead.close();
+    await mongo.close();
+    redis.disconnect();
+  };
   const app = await startProbeServer({
     host: config.DASHBOARD_HOST,
     port: config.DASHBOARD_PORT,
@@ -42,7 +49,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       await within(2000, "mongodb", mongo.db("admin").command({ ping: 1 }));
     },
     setup: async (app) => {
-      const auth = installAuth(app, config);
+      const auth = installAuth(app, credentials);
       const board = new FastifyAdapter();
       board.setBasePath(BOARD_PATH);
       const readOnlyMode = config.DASHBOARD_READ_ONLY;
@@ -70,6 +77,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       readApi(app, { store, cache, ttlSeconds: config.CACHE_TTL_SECONDS });
       log.info({ auth, readOnly: readOnlyMode }, "dashboard configured");
     },
+  }).catch(async (err: unknown) => {
+    await closeAll();
+    throw err;
   });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.DASHBOARD_PORT;
@@ -80,10 +90,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     url,
     async stop() {
       await app.close();
-      await work.close();
-      await dead.close();
-      await mongo.close();
-      redis.disconnect();
+      await closeAll();
     },
   };
 }
