@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, starts the local services (unless external
-# ones are configured), then runs every test/**/*.test.ts with node's test runner.
-# Extra arguments are passed to node --test (e.g. --test-name-pattern=parser).
+# The whole test suite: installs what is missing (npm packages, Debian's chromium for the
+# browser test), starts the local services (unless external ones are configured), then runs
+# every test/**/*.test.ts with node's test runner. Extra arguments go to node --test
+# (e.g. --test-name-pattern=parser).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/services/lib.sh"
+cd "$ROOT"
+[ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || apt_install chromium
 bash scripts/services/up.sh
 mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)

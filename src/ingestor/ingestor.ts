@@ -1,31 +1,15 @@
 // The ingestor process's parts: a kafkajs consumer in group KAFKA_GROUP_ID feeding the
 // forwarder, BullMQ queues, and the event stream that tells the forwarder a job finished.
 import { QueueEvents } from "bullmq";
-import { type Admin, type Consumer, Kafka } from "kafkajs";
+import { type Consumer, Kafka } from "kafkajs";
 import type { Config } from "../config.js";
 import { startProbeServer, within } from "../http/probe-server.js";
+import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { type DeadLetterQueue, openQueues, type ReadQueue, redisConnection } from "../queue/queues.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
-
-/** Messages between the group's committed offset and the end, per partition of the topic. */
-export async function consumerLag(
-  admin: Admin,
-  topic: string,
-  groupId: string,
-): Promise<{ partition: number; lag: number; committed: string; end: string }[]> {
-  const [ends, [committed]] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
-  return ends.map((e) => {
-    const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
-    const from = c === "-1" ? BigInt(e.low) : BigInt(c);
-    return { partition: e.partition, lag: Number(BigInt(e.high) - from), committed: c, end: e.high };
-  });
-}
 
 export interface Ingestor {
   consumer: Consumer;

@@ -1,0 +1,32 @@
+// `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
+import { Kafka, logLevel } from "kafkajs";
+import { ConfigError, loadConfig } from "../config.js";
+import { openQueues, redisConnection } from "../queue/queues.js";
+import { collectStatus, formatStatus } from "../status/collect-status.js";
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`status: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+const redis = redisConnection(config, false);
+const { work, dead } = openQueues(config, redis);
+const admin = new Kafka({
+  clientId: "status",
+  brokers: config.KAFKA_BROKERS,
+  logLevel: logLevel.NOTHING,
+}).admin();
+try {
+  await admin.connect();
+  process.stdout.write(formatStatus(await collectStatus(config, work, dead, admin)));
+} finally {
+  await admin.disconnect().catch(() => undefined);
+  await work.close();
+  await dead.close();
+  redis.disconnect();
+}
