@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_redis() {
   if [ -n "${REDIS_URL:-}" ]; then log "redis: external ($REDIS_URL), not starting"; return 0; fi
-  command -v redis-server >/dev/null || apt_install redis-server
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
   if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
     log "redis: already up on $REDIS_PORT"
     return 0
