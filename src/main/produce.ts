@@ -3,8 +3,8 @@
 // in the Go producer's format, with a progress bar on a terminal.
 import { parseArgs } from "node:util";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { ConfigError, loadConfig } from "../config.js";
 import { produceReadEvents } from "../tools/read-event-producer.js";
+import { configOrExit } from "./run-process.js";
 
 const usage = "usage: npm run produce -- --count N [--articles M] [--first-aid ID] [--topic T]";
 
@@ -33,16 +33,7 @@ if (count === 0) {
 const articles = positive("articles", values.articles, 100n);
 const firstAid = positive("first-aid", values["first-aid"], 1n);
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`produce: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = configOrExit("produce");
 const topic = values.topic ?? config.KAFKA_TOPIC;
 
 const kafka = new Kafka({ clientId: "produce", brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });

@@ -8,13 +8,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function runProcess(
-  name: string,
-  start: (config: Config, log: Logger) => Promise<Running>,
-): Promise<void> {
-  let config: Config;
+/** The configuration, or exit 1 with a message naming every invalid variable. */
+export function configOrExit(name: string): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);
@@ -22,6 +19,13 @@ export async function runProcess(
     }
     throw err;
   }
+}
+
+export async function runProcess(
+  name: string,
+  start: (config: Config, log: Logger) => Promise<Running>,
+): Promise<void> {
+  const config = configOrExit(name);
   const log = createLogger(config, name);
   let running: Running;
   try {

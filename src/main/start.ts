@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { ConfigError, loadConfig } from "../config.js";
+import { configOrExit } from "./run-process.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const processes = [
@@ -14,15 +14,7 @@ const processes = [
   { name: "dashboard", entry: "src/main/dashboard.ts" },
 ].filter((p) => existsSync(`${root}${p.entry}`));
 
-try {
-  loadConfig(); // fail here, once, rather than in every child
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`start: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
-}
+configOrExit("start"); // fail here, once, rather than in every child
 
 const width = Math.max(...processes.map((p) => p.name.length));
 const pretty = process.stdout.isTTY === true && process.env.LOG_PRETTY === undefined;

@@ -1,19 +1,10 @@
 // `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
 import { Kafka, logLevel } from "kafkajs";
-import { ConfigError, loadConfig } from "../config.js";
 import { openQueues, redisConnection } from "../queue/queues.js";
 import { collectStatus, formatStatus } from "../status/collect-status.js";
+import { configOrExit } from "./run-process.js";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`status: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = configOrExit("status");
 const redis = redisConnection(config, false);
 const { work, dead } = openQueues(config, redis);
 const admin = new Kafka({
