@@ -12,4 +12,5 @@ mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 reporter=tap
 [ -t 1 ] && reporter=spec
-exec node --import tsx --test --test-reporter="$reporter" --test-concurrency=1 "$@" "${files[@]}"
+# --test-timeout: a test that hangs fails after 5 minutes instead of stalling the run.
+exec node --import tsx --test --test-reporter="$reporter" --test-concurrency=1 --test-timeout=300000 "$@" "${files[@]}"

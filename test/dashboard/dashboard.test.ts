@@ -14,14 +14,17 @@ const fx = new Fixture(config);
 let dashboard: Dashboard;
 const BIG = "9223372036854775807";
 
+const cacheKeys = [`interactive:article:${BIG}`, "interactive:article:4242", "interactive:article:4343"];
+
 before(async () => {
   await fx.mongo.connect();
+  await fx.redis.del(...cacheKeys); // the cache is shared: no value from an earlier run
   dashboard = await startDashboard(config, createLogger(config, "test"));
 });
 
 after(async () => {
   await dashboard.stop();
-  await fx.redis.del(`interactive:article:${BIG}`, "interactive:article:4242", "interactive:article:4343");
+  await fx.redis.del(...cacheKeys);
   await fx.close();
 });
 
