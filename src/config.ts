@@ -33,6 +33,7 @@ const schema = z.object({
   KAFKA_GROUP_ID: z.string().min(1, { message: "a non-empty consumer group id" }).default("interactive"),
   KAFKA_CLIENT_ID: z.string().min(1).default("interactive"),
   KAFKA_FROM_BEGINNING: bool.default(true),
+  KAFKA_TOPIC_PARTITIONS: int(1, 10_000, "an integer from 1 to 10000").default(6),
   KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds, 1 to 60000").default(100),
   KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(262_144),
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(30_000),

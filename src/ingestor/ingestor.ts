@@ -1,7 +1,7 @@
 // The ingestor process's parts: a kafkajs consumer in group KAFKA_GROUP_ID feeding the
 // forwarder, BullMQ queues, and the event stream that tells the forwarder a job finished.
 import { QueueEvents } from "bullmq";
-import { type Consumer, Kafka } from "kafkajs";
+import { type Admin, type Consumer, Kafka } from "kafkajs";
 import type { Config } from "../config.js";
 import { startProbeServer, within } from "../http/probe-server.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
@@ -10,6 +10,24 @@ import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics
 import { type DeadLetterQueue, openQueues, type ReadQueue, redisConnection } from "../queue/queues.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
+
+/**
+ * Makes sure the topic exists: on a fresh setup nothing may have produced to it yet. A missing
+ * topic is created with KAFKA_TOPIC_PARTITIONS partitions and the broker's default replication;
+ * where that is not allowed, the error names the topic.
+ */
+async function ensureTopic(admin: Admin, topic: string, partitions: number, log: Logger): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) return;
+  try {
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions }],
+      waitForLeaders: true,
+    });
+    if (created) log.info({ topic, partitions }, "created the topic, which did not exist");
+  } catch (err) {
+    throw new Error(`topic ${topic} does not exist and could not be created: ${String(err)}`);
+  }
+}
 
 export interface Ingestor {
   consumer: Consumer;
@@ -79,6 +97,7 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
       await within(2000, "kafka", admin.describeCluster());
     },
   });
+  await ensureTopic(admin, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, log);
   await consumer.connect();
   await consumer.subscribe({ topic: config.KAFKA_TOPIC, fromBeginning: config.KAFKA_FROM_BEGINNING });
   await consumer.run({

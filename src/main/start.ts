@@ -31,8 +31,16 @@ function stopAll(code: number): void {
   if (stopping) return;
   stopping = true;
   exitCode = code;
-  // Ingestor first (it waits for its open jobs), then the rest.
-  for (const name of ["ingestor", "dashboard", "worker"]) children.get(name)?.kill("SIGTERM");
+  // The ingestor first: it waits for its open jobs, which need the worker. Then the rest.
+  const ingestor = children.get("ingestor");
+  const rest = () => {
+    for (const name of ["dashboard", "worker"]) children.get(name)?.kill("SIGTERM");
+  };
+  if (ingestor === undefined) rest();
+  else {
+    ingestor.once("exit", rest);
+    ingestor.kill("SIGTERM");
+  }
 }
 
 for (const p of processes) {
