@@ -15,8 +15,3 @@ export function createLogger(config: Pick<Config, "LOG_LEVEL" | "LOG_PRETTY">, n
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l" } } } : {}),
   });
 }
-
-/** Removes user and password from a URL before it is logged. */
-export function safeUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
-}

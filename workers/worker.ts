@@ -3,7 +3,7 @@
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
-import { startProbeServer, within } from "../src/http/probe-server.js";
+import { allAnswer, startProbeServer } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
 import { openQueues, redisConnection } from "../src/queue/queues.js";
@@ -54,10 +54,10 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     port: config.WORKER_HTTP_PORT,
     log,
     registry,
-    ready: async () => {
-      await within(2000, "redis", cacheRedis.ping());
-      await within(2000, "mongodb", mongo.db("admin").command({ ping: 1 }));
-    },
+    ready: allAnswer({
+      redis: () => cacheRedis.ping(),
+      mongodb: () => mongo.db("admin").command({ ping: 1 }),
+    }),
   });
   log.info(
     {

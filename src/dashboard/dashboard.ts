@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
-import { startProbeServer, within } from "../http/probe-server.js";
+import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
 import { openQueues, redisConnection } from "../queue/queues.js";
@@ -44,10 +44,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     port: config.DASHBOARD_PORT,
     log,
     registry,
-    ready: async () => {
-      await within(2000, "redis", redis.ping());
-      await within(2000, "mongodb", mongo.db("admin").command({ ping: 1 }));
-    },
+    ready: allAnswer({ redis: () => redis.ping(), mongodb: () => mongo.db("admin").command({ ping: 1 }) }),
     setup: async (app) => {
       const auth = installAuth(app, credentials);
       const board = new FastifyAdapter();

@@ -43,6 +43,13 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyIn
   return app;
 }
 
+/** A readiness check: every named dependency answers, each within 2 s. */
+export function allAnswer(checks: Record<string, () => Promise<unknown>>): () => Promise<void> {
+  return async () => {
+    for (const [name, check] of Object.entries(checks)) await within(2000, name, check());
+  };
+}
+
 /** Rejects after `ms` unless the promise settles first, so a hung dependency reads as not ready. */
 export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,7 @@
 import { QueueEvents } from "bullmq";
 import { type Admin, type Consumer, Kafka } from "kafkajs";
 import type { Config } from "../config.js";
-import { startProbeServer, within } from "../http/probe-server.js";
+import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
@@ -92,10 +92,7 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
     port: config.INGESTOR_HTTP_PORT,
     log,
     registry,
-    ready: async () => {
-      await within(2000, "redis", redis.ping());
-      await within(2000, "kafka", admin.describeCluster());
-    },
+    ready: allAnswer({ redis: () => redis.ping(), kafka: () => admin.describeCluster() }),
   });
   await ensureTopic(admin, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, log);
   await consumer.connect();
