@@ -4,6 +4,7 @@
 // with backoff, each on its own.
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { MongoBulkWriteError } from "mongodb";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
 import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js";
@@ -58,13 +59,15 @@ export function startReadWorker(
         record(await applyReadGroup(deps, jobs), jobs, started);
         return undefined;
       } catch (err) {
-        if (jobs.length === 1) {
-          log.warn({ err: errorText(err) }, "job failed; it will be retried");
+        // Only a document MongoDB refused (a write error) can be one job's fault; an outage or a
+        // timeout fails the whole group, to be retried as a whole.
+        if (jobs.length === 1 || !(err instanceof MongoBulkWriteError)) {
+          log.warn({ err: errorText(err), jobs: jobs.length }, "group failed; its jobs will be retried");
           throw err;
         }
-        // One bad article (or job) must not fail the whole group and hold back every partition
-        // in it: apply each job alone, so each succeeds or fails on its own. Whatever the group
-        // wrote before failing is in the marks, so nothing is added twice.
+        // One bad article must not fail the whole group and hold back every partition in it:
+        // apply each job alone, so each succeeds or fails on its own. Whatever the group wrote
+        // before failing is in the marks, so nothing is added twice.
         log.warn({ err: errorText(err), jobs: jobs.length }, "group failed; applying its jobs one by one");
         const failures = new Map<ReadJobData, unknown>();
         for (const job of jobs) {
