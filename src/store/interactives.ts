@@ -44,6 +44,17 @@ export function docId(biz: string, bizId: bigint | string): string {
   return `${biz}:${bizId}`;
 }
 
+/** The fields an upsert sets when it creates the document (counters it does not touch at 0). */
+function newDocument(biz: string, bizId: bigint | string, now: Long) {
+  return {
+    biz,
+    biz_id: Long.fromString(bizId.toString()),
+    like_cnt: Long.ZERO,
+    collect_cnt: Long.ZERO,
+    ctime: now,
+  };
+}
+
 function toNumber(v: unknown): number {
   if (v instanceof Long) return v.toNumber();
   return typeof v === "number" ? v : 0;
@@ -105,13 +116,7 @@ export class InteractiveStore {
           update: {
             $inc: { read_cnt: Long.fromNumber(plan.delta) },
             $set: set,
-            $setOnInsert: {
-              biz,
-              biz_id: Long.fromString(plan.aid),
-              like_cnt: Long.ZERO,
-              collect_cnt: Long.ZERO,
-              ctime: now,
-            },
+            $setOnInsert: newDocument(biz, plan.aid, now),
           },
           upsert: true,
         },
@@ -147,13 +152,7 @@ export class InteractiveStore {
           $inc: { read_cnt: Long.ONE },
           $set: { utime: now },
           $push: { dead_letters: deadLetter },
-          $setOnInsert: {
-            biz,
-            biz_id: Long.fromBigInt(aid),
-            like_cnt: Long.ZERO,
-            collect_cnt: Long.ZERO,
-            ctime: now,
-          },
+          $setOnInsert: newDocument(biz, aid, now),
         },
         { upsert: true },
       );
