@@ -42,8 +42,10 @@ export interface PartitionStatus {
 }
 
 interface Watch {
-  status: PartitionStatus;
   data: ReadJobData;
+  jobId: string;
+  state: PartitionState;
+  since: number;
   cancelled: boolean;
   wake: () => void;
   done: Promise<void>;
@@ -79,7 +81,7 @@ export class Forwarder {
   /** Wires completion and failure notices from BullMQ's event stream to the watchers. */
   listen(queueEvents: QueueEvents): void {
     const wake = ({ jobId }: { jobId: string }) => {
-      for (const w of this.watches.values()) if (w.status.jobId === jobId) w.wake();
+      for (const w of this.watches.values()) if (w.jobId === jobId) w.wake();
     };
     queueEvents.on("completed", wake);
     queueEvents.on("failed", wake);
@@ -149,20 +151,20 @@ export class Forwarder {
         i += chunk.length;
         continue;
       }
-      const data = await this.submit(builder.build());
+      const { id, data } = await this.submit(builder.build());
       // The job found may be an earlier one for the same start, covering more or less.
       const jobLast = BigInt(data.lastOffset);
       const batchLast = BigInt(messages[messages.length - 1]?.offset ?? "0");
       control.resolveOffset((jobLast < batchLast ? jobLast : batchLast).toString());
       if (jobLast > batchLast) this.coveredThrough.set(k, jobLast);
       this.consumer.pause([{ topic, partitions: [partition] }]);
-      this.watch(data);
+      this.watch(id, data);
       return;
     }
   }
 
   /** Adds the job, or finds the one already there with that id; returns the job's real data. */
-  private async submit(data: ReadJobData): Promise<ReadJobData> {
+  private async submit(data: ReadJobData): Promise<{ id: string; data: ReadJobData }> {
     const id = readJobId(data.topic, data.partition, data.firstOffset);
     for (;;) {
       await this.work.add(readJobName(data), data, { jobId: id });
@@ -174,39 +176,35 @@ export class Forwarder {
             "range already has a job; following it",
           );
         }
-        return job.data;
+        return { id, data: job.data };
       }
       // Removed between add and read (retention): add again.
     }
   }
 
-  private watch(data: ReadJobData): void {
-    const k = key(data.topic, data.partition);
-    const status: PartitionStatus = {
-      topic: data.topic,
-      partition: data.partition,
-      jobId: readJobId(data.topic, data.partition, data.firstOffset),
-      firstOffset: data.firstOffset,
-      lastOffset: data.lastOffset,
+  private watch(jobId: string, data: ReadJobData): void {
+    const w: Watch = {
+      data,
+      jobId,
       state: "waiting",
       since: Date.now(),
+      cancelled: false,
+      wake: () => {},
+      done: Promise.resolve(),
     };
-    const w: Watch = { status, data, cancelled: false, wake: () => {}, done: Promise.resolve() };
-    this.watches.set(k, w);
+    this.watches.set(key(data.topic, data.partition), w);
     w.done = this.follow(w).then(
       () => undefined,
       (err: unknown) => {
-        this.log.error(
-          { err, jobId: status.jobId },
-          "watcher failed; partition resumes from its committed offset",
-        );
+        this.log.error({ err, jobId }, "watcher failed; partition resumes from its committed offset");
         this.release(w);
       },
     );
   }
 
   private async follow(w: Watch): Promise<void> {
-    const { jobId, topic, partition } = w.status;
+    const { jobId } = w;
+    const { topic, partition } = w.data;
     let lastHeldBackLog = 0;
     for (;;) {
       if (w.cancelled) return;
@@ -220,17 +218,17 @@ export class Forwarder {
         continue;
       }
       if (state === "failed") {
-        if (w.status.state !== "held-back") w.status.since = Date.now();
-        w.status.state = "held-back";
+        if (w.state !== "held-back") w.since = Date.now();
+        w.state = "held-back";
         if (Date.now() - lastHeldBackLog >= HELD_BACK_LOG_EVERY_MS) {
           lastHeldBackLog = Date.now();
           this.log.error(
-            { jobId, partition, since: new Date(w.status.since).toISOString() },
+            { jobId, partition, since: new Date(w.since).toISOString() },
             "partition held back: its job failed all attempts; retry it (dashboard) and the partition resumes",
           );
         }
-      } else if (w.status.state === "held-back") {
-        w.status.state = "waiting";
+      } else if (w.state === "held-back") {
+        w.state = "waiting";
         this.log.info({ jobId, partition }, "held-back job was retried");
       }
       await new Promise<void>((resolve) => {
@@ -241,7 +239,7 @@ export class Forwarder {
         };
       });
     }
-    w.status.state = "committing";
+    w.state = "committing";
     const next = BigInt(w.data.lastOffset) + 1n;
     await this.commit(topic, partition, next);
     this.release(w);
@@ -253,10 +251,10 @@ export class Forwarder {
   }
 
   private release(w: Watch): void {
-    const k = key(w.status.topic, w.status.partition);
+    const { topic, partition } = w.data;
+    const k = key(topic, partition);
     if (this.watches.get(k) === w) this.watches.delete(k);
-    if (!w.cancelled && !this.stopping)
-      this.consumer.resume([{ topic: w.status.topic, partitions: [w.status.partition] }]);
+    if (!w.cancelled && !this.stopping) this.consumer.resume([{ topic, partitions: [partition] }]);
   }
 
   /**
@@ -270,7 +268,7 @@ export class Forwarder {
         w.cancelled = true;
         w.wake();
         this.watches.delete(k);
-        this.log.info({ jobId: w.status.jobId }, "partition revoked while its job was open; not committing");
+        this.log.info({ jobId: w.jobId }, "partition revoked while its job was open; not committing");
       }
     }
     for (const k of [...this.coveredThrough.keys()]) if (!mine.has(k)) this.coveredThrough.delete(k);
@@ -305,6 +303,14 @@ export class Forwarder {
   }
 
   status(): PartitionStatus[] {
-    return [...this.watches.values()].map((w) => ({ ...w.status }));
+    return [...this.watches.values()].map((w) => ({
+      topic: w.data.topic,
+      partition: w.data.partition,
+      jobId: w.jobId,
+      firstOffset: w.data.firstOffset,
+      lastOffset: w.data.lastOffset,
+      state: w.state,
+      since: w.since,
+    }));
   }
 }
