@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (npm packages, Debian's chromium for the
-# browser test), starts the local services (unless external ones are configured), then runs
-# every test/**/*.test.ts with node's test runner. Extra arguments go to node --test
-# (e.g. --test-name-pattern=parser).
+# browser test, Debian's golang-go for the parser's differential test against Go), starts the
+# local services (unless external ones are configured), then runs every test/**/*.test.ts with
+# node's test runner. Extra arguments go to node --test (e.g. --test-name-pattern=parser).
 set -euo pipefail
 source "$(dirname "$0")/services/lib.sh"
 cd "$ROOT"
 [ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || apt_install chromium
+# test/events/parse-read-event-go.test.ts builds a Go program and fails without go on PATH.
+command -v go >/dev/null || apt_install golang-go
 bash scripts/services/up.sh
 mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)
