@@ -31,12 +31,22 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: "a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)" })
     .default("article_read_event"),
   KAFKA_GROUP_ID: z.string().min(1, { message: "a non-empty consumer group id" }).default("interactive"),
+  // Names one life of the topic. Marks, job ids and dead-letter ids carry it, so after the topic
+  // is deleted and re-created (or moved to another cluster), a new value starts fresh marks
+  // instead of taking the new offsets for ones already applied. Empty: the first life.
+  KAFKA_TOPIC_INCARNATION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{0,32}$/, { message: "up to 32 letters, digits, _ or -" })
+    .default(""),
   KAFKA_CLIENT_ID: z.string().min(1).default("interactive"),
   KAFKA_FROM_BEGINNING: bool.default(true),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000, "an integer from 1 to 10000").default(6),
   KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds, 1 to 60000").default(100),
   KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(262_144),
-  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(30_000),
+  // A killed ingestor's partitions move to another one after this long (plus a heartbeat):
+  // shorter means faster recovery, but an event loop blocked that long costs a rebalance.
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(10_000),
+  KAFKA_HEARTBEAT_MS: int(100, 60_000, "milliseconds, 100 to 60000").default(2000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
@@ -67,8 +77,11 @@ const schema = z.object({
   JOB_MAX_STALLS: int(0, 1000, "an integer from 0 to 1000").default(3),
   JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
-  KEEP_COMPLETED_JOBS: int(0, 1_000_000, "an integer from 0 to 1000000").default(100),
-  KEEP_COMPLETED_SECONDS: int(0, 30 * 86400, "seconds, 0 to 2592000").default(86400),
+  // The ingestor learns that a job completed by finding it completed: a job removed sooner is
+  // added again, forever. So completed jobs must outlive a few watcher polls, and the count must
+  // exceed the partitions completing at once (at least 100; raise it above the partition count).
+  KEEP_COMPLETED_JOBS: int(100, 1_000_000, "an integer from 100 to 1000000").default(1000),
+  KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds, 60 to 2592000").default(86400),
   CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds, 1 to 2592000").default(900),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds, 100 to 600000").default(30_000),
   HTTP_HOST: z.string().min(1).default("127.0.0.1"),
@@ -114,6 +127,11 @@ export function loadConfig(env: Env = process.env): Config {
     const c = result.data;
     if ((c.DASHBOARD_USER === undefined) !== (c.DASHBOARD_PASSWORD === undefined)) {
       throw new ConfigError(["DASHBOARD_USER and DASHBOARD_PASSWORD: expected both or neither"]);
+    }
+    if (c.KAFKA_HEARTBEAT_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS) {
+      throw new ConfigError([
+        `KAFKA_HEARTBEAT_MS: expected at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.KAFKA_SESSION_TIMEOUT_MS}), got ${c.KAFKA_HEARTBEAT_MS}`,
+      ]);
     }
     return c;
   }

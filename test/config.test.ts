@@ -32,3 +32,24 @@ test("every invalid variable is named with the expected form", () => {
     },
   );
 });
+
+test("settings that would break exactly-once are refused", () => {
+  assert.throws(
+    () => loadConfig({ KEEP_COMPLETED_JOBS: "0" }),
+    /KEEP_COMPLETED_JOBS: expected an integer from 100/,
+  );
+  assert.throws(
+    () => loadConfig({ KEEP_COMPLETED_SECONDS: "0" }),
+    /KEEP_COMPLETED_SECONDS: expected seconds, 60/,
+  );
+  assert.throws(
+    () => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_MS: "3000" }),
+    /KAFKA_HEARTBEAT_MS: expected at most a third of KAFKA_SESSION_TIMEOUT_MS/,
+  );
+  assert.throws(() => loadConfig({ KAFKA_TOPIC_INCARNATION: "a:b" }), /KAFKA_TOPIC_INCARNATION/);
+});
+
+test("a killed ingestor's partitions move on within 15 s by default", () => {
+  const c = loadConfig({});
+  assert.ok(c.KAFKA_SESSION_TIMEOUT_MS + c.KAFKA_HEARTBEAT_MS <= 15_000);
+});

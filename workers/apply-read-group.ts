@@ -1,11 +1,26 @@
-// Applies one group of read jobs: aggregate per article, read the stored per-partition marks,
-// write MongoDB (one unordered bulk of conditional `$inc` upserts), then the Redis cache (one
-// round trip: Lua increments where cached, deletes where a replay may have counted already).
+// Applies one group of read jobs: check each job against its partition's ledger, aggregate per
+// article, read the stored per-partition marks, write MongoDB (one unordered bulk of conditional
+// `$inc` upserts), then the Redis cache (one round trip: Lua increments where cached, deletes
+// where a replay may have counted already), then move the ledger.
+//
+// A whole-group failure (MongoDB or Redis away) throws. A failure that belongs to some jobs only
+// (their partition's offsets restarted, a document MongoDB refused) is returned per job, so the
+// other jobs of the group complete and only the partitions at fault are held back.
+import { UnrecoverableError } from "bullmq";
 import type { ReadCache } from "../src/cache/read-cache.js";
 import { cacheKey } from "../src/cache/read-cache.js";
-import { type ArticlePlan, aggregateGroup, planIncrements } from "../src/counting/plan-increments.js";
+import {
+  type ArticlePlan,
+  aggregateGroup,
+  partitionKey,
+  planIncrements,
+} from "../src/counting/plan-increments.js";
 import type { ReadJobData } from "../src/queue/read-job.js";
-import type { InteractiveStore } from "../src/store/interactives.js";
+import {
+  type InteractiveStore,
+  type LedgerEntry,
+  RejectedDocumentsError,
+} from "../src/store/interactives.js";
 
 export const BIZ = "article";
 const MAX_CONFLICT_ROUNDS = 10;
@@ -20,30 +35,90 @@ export interface GroupOutcome {
   cacheInvalidated: number;
 }
 
+export interface GroupResult {
+  outcome: GroupOutcome;
+  /** Jobs that failed on their own, with the error each fails with. The others are applied. */
+  failed: Map<ReadJobData, Error>;
+}
+
 export interface ApplyDeps {
   store: InteractiveStore;
   cache: ReadCache;
   now?: () => number;
 }
 
-export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData[]): Promise<GroupOutcome> {
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The offset of a job's first valid event. */
+function firstEventOffset(job: ReadJobData): bigint {
+  let min: number | undefined;
+  for (const deltas of Object.values(job.articles)) {
+    const d = deltas[0];
+    if (d !== undefined && (min === undefined || d < min)) min = d;
+  }
+  return BigInt(job.firstOffset) + BigInt(min ?? 0);
+}
+
+/**
+ * A partition's offsets restarted (the topic was deleted and re-created, or replaced by a
+ * mirror): the job's events sit at offsets the ledger says were applied, yet every one of them
+ * is newer than every event ever applied from the partition. So they were not applied: counting
+ * them as replays would drop them in silence. The job fails for good and holds its partition
+ * back until an operator gives the topic a new incarnation.
+ *
+ * Sound against replays: the ledger moves only after a job's events are in MongoDB and before
+ * the job completes, and jobs of a partition complete in order, so every event at or below
+ * `through` has a timestamp at or below `maxTimestamp`; a true replay has at least one such.
+ */
+export function restartedOffsets(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
+  if (entry === undefined || job.events === 0) return undefined;
+  const first = firstEventOffset(job);
+  if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;
+  const key = partitionKey(job.topic, job.partition, job.incarnation);
+  return (
+    `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
+    `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.firstTimestamp)}) ` +
+    `are all newer than any applied (up to ${iso(entry.maxTimestamp)}). Nothing of this job was ` +
+    `counted. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and restart them; ` +
+    `see docs/architecture.md ("Topic re-creation")`
+  );
+}
+
+export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData[]): Promise<GroupResult> {
   const now = deps.now ?? Date.now;
-  const events = aggregateGroup(jobs);
+  const failed = new Map<ReadJobData, Error>();
+  const keyOf = (j: ReadJobData) => partitionKey(j.topic, j.partition, j.incarnation);
+
+  const ledger = await deps.store.readLedger([...new Set(jobs.map(keyOf))]);
+  for (const job of jobs) {
+    const restarted = restartedOffsets(job, ledger.get(keyOf(job)));
+    if (restarted !== undefined) failed.set(job, new UnrecoverableError(restarted));
+  }
+  const live = jobs.filter((j) => !failed.has(j));
+
+  const events = aggregateGroup(live);
   const applied: ArticlePlan[] = [];
+  const rejected = new Map<string, string>();
   let todo = [...events.keys()];
   for (let round = 0; todo.length > 0; round++) {
     if (round === MAX_CONFLICT_ROUNDS) {
-      throw new Error(
-        `marks of ${todo.length} articles kept moving for ${round} rounds (concurrent duplicate work?)`,
-      );
+      for (const aid of todo)
+        rejected.set(aid, `article ${aid}: its document kept changing for ${round} rounds`);
+      break;
     }
-    const stored = await deps.store.readState(BIZ, todo);
-    const subset = new Map(todo.map((aid) => [aid, events.get(aid) ?? new Map()]));
-    const plans = planIncrements(subset, stored);
-    const conflicts = await deps.store.applyPlans(BIZ, plans, now());
-    for (const plan of plans) if (!conflicts.has(plan.aid)) applied.push(plan);
+    const { states, invalid } = await deps.store.readState(BIZ, todo);
+    for (const [aid, why] of invalid) rejected.set(aid, why);
+    const subset = new Map(
+      todo.filter((aid) => !invalid.has(aid)).map((aid) => [aid, events.get(aid) ?? new Map()]),
+    );
+    const plans = planIncrements(subset, states);
+    const result = await deps.store.applyPlans(BIZ, plans, now());
+    for (const [aid, why] of result.rejected) rejected.set(aid, why);
+    for (const plan of plans) {
+      if (!result.conflicts.has(plan.aid) && !result.rejected.has(plan.aid)) applied.push(plan);
+    }
     // A conflict means another writer changed the document since we read it: re-read, re-plan.
-    todo = [...conflicts];
+    todo = [...result.conflicts];
   }
 
   const increments = new Map<string, number>();
@@ -53,12 +128,43 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     else if (plan.delta > 0) increments.set(cacheKey(BIZ, plan.aid), plan.delta);
   }
   const cacheIncremented = await deps.cache.applyReads(increments, invalidate);
+
+  // A job with a refused article fails (and is retried); its other articles are written, and
+  // their marks make the retry skip them.
+  if (rejected.size > 0) {
+    for (const job of live) {
+      const mine = new Map<string, string>();
+      for (const aid of Object.keys(job.articles)) {
+        const why = rejected.get(aid);
+        if (why !== undefined) mine.set(aid, why);
+      }
+      if (mine.size > 0) failed.set(job, new RejectedDocumentsError(mine));
+    }
+  }
+
+  // The ledger moves for the jobs applied in full, before they complete (see restartedOffsets).
+  const advance = new Map<string, LedgerEntry>();
+  for (const job of live) {
+    if (failed.has(job) || job.maxTimestamp === undefined) continue;
+    const key = keyOf(job);
+    const before = advance.get(key);
+    const through = BigInt(job.lastOffset);
+    advance.set(key, {
+      through: before === undefined || through > before.through ? through : before.through,
+      maxTimestamp: Math.max(before?.maxTimestamp ?? job.maxTimestamp, job.maxTimestamp),
+    });
+  }
+  await deps.store.advanceLedger(advance, now());
+
   return {
-    jobs: jobs.length,
-    events: jobs.reduce((n, j) => n + j.events, 0),
-    articles: events.size,
-    added: applied.reduce((n, p) => n + p.delta, 0),
-    cacheIncremented,
-    cacheInvalidated: invalidate.length,
+    outcome: {
+      jobs: jobs.length,
+      events: jobs.reduce((n, j) => n + j.events, 0),
+      articles: events.size,
+      added: applied.reduce((n, p) => n + p.delta, 0),
+      cacheIncremented,
+      cacheInvalidated: invalidate.length,
+    },
+    failed,
   };
 }

@@ -29,7 +29,7 @@ export function startDeadLetterWorker(
       if (d.truncated) throw new UnrecoverableError(`${d.reason} (value truncated to its first bytes)`);
       const parsed = parseReadEvent(deadLetterValue(d), config.MAX_MESSAGE_BYTES);
       if (!parsed.ok) throw new UnrecoverableError(parsed.reason);
-      const id = deadLetterId(d.topic, d.partition, d.offset);
+      const id = deadLetterId(d);
       const counted = await deps.store.countDeadLetter(BIZ, parsed.event.aid, id, Date.now());
       // Invalidate rather than increment: on a retry we cannot tell whether the cache saw it.
       await deps.cache.applyReads(new Map(), [cacheKey(BIZ, parsed.event.aid)]);

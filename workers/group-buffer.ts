@@ -4,7 +4,16 @@
 // its limits), so groups grow with the load instead of queueing up as many small flushes.
 // Every add() settles with its group's flush: it resolves when the flush succeeded, rejects with
 // the flush's error when the flush threw, or with its own error when the flush reported one for
-// that item alone.
+// that item alone. An item added under a key the buffer already holds (parked or flushing) is
+// refused at once: the same job twice in one group would otherwise be applied twice over.
+
+/** add() was given a key the buffer holds already. */
+export class DuplicateItemError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} is already being applied by this worker`);
+    this.name = "DuplicateItemError";
+  }
+}
 
 export interface GroupLimits {
   maxItems: number;
@@ -15,6 +24,7 @@ export interface GroupLimits {
 
 interface Pending<T> {
   item: T;
+  key: string | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -26,6 +36,8 @@ export class GroupBuffer<T> {
   /** The collecting group is due (full or waited long enough) but no flush slot is free. */
   private due = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Keys of the items parked or flushing. */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly limits: GroupLimits,
@@ -33,9 +45,11 @@ export class GroupBuffer<T> {
     private readonly flush: (items: T[]) => Promise<ReadonlyMap<T, unknown> | undefined>,
   ) {}
 
-  add(item: T, weight: number): Promise<void> {
+  add(item: T, weight: number, key?: string): Promise<void> {
+    if (key !== undefined && this.held.has(key)) return Promise.reject(new DuplicateItemError(key));
+    if (key !== undefined) this.held.add(key);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      this.pending.push({ item, key, resolve, reject });
       this.weight += weight;
       if (this.pending.length >= this.limits.maxItems || this.weight >= this.limits.maxWeight) {
         this.flushNow();
@@ -58,14 +72,19 @@ export class GroupBuffer<T> {
     this.due = false;
     this.pending = [];
     this.weight = 0;
+    const release = () => {
+      for (const p of group) if (p.key !== undefined) this.held.delete(p.key);
+    };
     const run = this.flush(group.map((p) => p.item)).then(
       (failures) => {
+        release();
         for (const p of group) {
           if (failures?.has(p.item)) p.reject(failures.get(p.item));
           else p.resolve();
         }
       },
       (err: unknown) => {
+        release();
         for (const p of group) p.reject(err);
       },
     );

@@ -1,21 +1,20 @@
 // The BullMQ worker for read jobs. Each job's processor parks the job in the group buffer and
 // settles with its group: BullMQ's own concurrency (group size x groups in flight) decides how
-// many jobs are held at once, renews their locks meanwhile, and retries a failed group's jobs
-// with backoff, each on its own.
+// many jobs are held at once, renews their locks meanwhile, and retries a failed job with
+// backoff, each on its own. A job fails alone when the fault is its own (its partition's offsets
+// restarted, a document of its articles refused); an outage fails the whole group.
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { MongoBulkWriteError } from "mongodb";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
 import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js";
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
 import { GroupBuffer } from "./group-buffer.js";
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
+/** What a completed read job reports; the range lets the ingestor check it is the one it watches. */
 export interface ReadJobResult {
+  firstOffset: string;
+  lastOffset: string;
   events: number;
   groupJobs: number;
   groupAdded: number;
@@ -56,47 +55,32 @@ export function startReadWorker(
     async (jobs) => {
       const started = performance.now();
       try {
-        record(await applyReadGroup(deps, jobs), jobs, started);
-        return undefined;
+        const { outcome, failed } = await applyReadGroup(deps, jobs);
+        const ms = performance.now() - started;
+        for (const j of jobs) outcomes.set(j, outcome);
+        log.debug({ ...outcome, failed: failed.size, ms: Math.round(ms) }, "group applied");
+        onGroup?.(outcome, ms, jobs);
+        return failed;
       } catch (err) {
-        // Only a document MongoDB refused (a write error) can be one job's fault; an outage or a
-        // timeout fails the whole group, to be retried as a whole.
-        if (jobs.length === 1 || !(err instanceof MongoBulkWriteError)) {
-          log.warn({ err: errorText(err), jobs: jobs.length }, "group failed; its jobs will be retried");
-          throw err;
-        }
-        // One bad article must not fail the whole group and hold back every partition in it:
-        // apply each job alone, so each succeeds or fails on its own. Whatever the group wrote
-        // before failing is in the marks, so nothing is added twice.
-        log.warn({ err: errorText(err), jobs: jobs.length }, "group failed; applying its jobs one by one");
-        const failures = new Map<ReadJobData, unknown>();
-        for (const job of jobs) {
-          const alone = performance.now();
-          try {
-            record(await applyReadGroup(deps, [job]), [job], alone);
-          } catch (jobErr) {
-            failures.set(job, jobErr);
-          }
-        }
-        return failures;
+        log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
+        throw err;
       }
     },
   );
-
-  function record(outcome: GroupOutcome, jobs: readonly ReadJobData[], started: number): void {
-    const ms = performance.now() - started;
-    for (const j of jobs) outcomes.set(j, outcome);
-    log.debug({ ...outcome, ms: Math.round(ms) }, "group applied");
-    onGroup?.(outcome, ms, jobs);
-  }
 
   const worker = new Worker<ReadJobData, ReadJobResult, string>(
     config.WORK_QUEUE,
     async (job: Job<ReadJobData, ReadJobResult, string>) => {
       const data = validateReadJobData(job.data);
-      await buffer.add(data, data.events);
+      await buffer.add(data, data.events, job.id);
       const outcome = outcomes.get(data);
-      return { events: data.events, groupJobs: outcome?.jobs ?? 0, groupAdded: outcome?.added ?? 0 };
+      return {
+        firstOffset: data.firstOffset,
+        lastOffset: data.lastOffset,
+        events: data.events,
+        groupJobs: outcome?.jobs ?? 0,
+        groupAdded: outcome?.added ?? 0,
+      };
     },
     {
       connection,
@@ -117,7 +101,7 @@ export function startReadWorker(
         partition: job.data?.partition,
         range: job.data ? `${job.data.firstOffset}-${job.data.lastOffset}` : undefined,
         attempt: job.attemptsMade,
-        err: err.message,
+        err,
       },
       final
         ? "job failed all its attempts: its partition is held back until it is retried"

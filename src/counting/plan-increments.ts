@@ -4,39 +4,52 @@
 // to add are exactly those above the mark, whatever was applied, retried or re-created before.
 // The write that adds them also moves the marks, and applies only if the document's version is
 // still the one the plan was made from (compare-and-set), so two workers can never both add.
-import type { ReadJobData } from "../queue/read-job.js";
+import { type ReadJobData, topicLife } from "../queue/read-job.js";
 
-/** Field-safe name of a topic-partition inside a document's `offsets` map. */
-export function partitionKey(topic: string, partition: number): string {
+/** Field-safe name of a topic-partition (of one topic life) inside a document's `offsets` map. */
+export function partitionKey(topic: string, partition: number, incarnation?: string): string {
   // Field names may not contain '.' or start with '$'; topic names may contain '.'.
-  return `${topic.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24")}:${partition}`;
+  const life = topicLife(topic, incarnation);
+  return `${life.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24")}:${partition}`;
 }
 
 /** article id -> partition key -> ascending offsets of the article's events in the group. */
 export type GroupEvents = Map<string, Map<string, bigint[]>>;
 
-/** Gathers the events of a group of jobs per article and partition. */
+/**
+ * Gathers the events of a group of jobs per article and partition. One (partition, offset) is one
+ * read however many jobs of the group carry it (a re-added job beside its original, a stalled
+ * job picked up twice, a duplicated job): offsets are kept once each.
+ */
 export function aggregateGroup(jobs: readonly ReadJobData[]): GroupEvents {
-  const out: GroupEvents = new Map();
+  const sets = new Map<string, Map<string, Set<bigint>>>();
   for (const job of jobs) {
-    const key = partitionKey(job.topic, job.partition);
+    const key = partitionKey(job.topic, job.partition, job.incarnation);
     const first = BigInt(job.firstOffset);
     for (const [aid, deltas] of Object.entries(job.articles)) {
-      let perPartition = out.get(aid);
+      let perPartition = sets.get(aid);
       if (perPartition === undefined) {
         perPartition = new Map();
-        out.set(aid, perPartition);
+        sets.set(aid, perPartition);
       }
       let offsets = perPartition.get(key);
       if (offsets === undefined) {
-        offsets = [];
+        offsets = new Set();
         perPartition.set(key, offsets);
       }
-      for (const d of deltas) offsets.push(first + BigInt(d));
+      for (const d of deltas) offsets.add(first + BigInt(d));
     }
   }
-  for (const perPartition of out.values()) {
-    for (const offsets of perPartition.values()) offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: GroupEvents = new Map();
+  for (const [aid, perPartition] of sets) {
+    const sorted = new Map<string, bigint[]>();
+    for (const [key, offsets] of perPartition) {
+      sorted.set(
+        key,
+        [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+    }
+    out.set(aid, sorted);
   }
   return out;
 }

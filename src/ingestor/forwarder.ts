@@ -2,17 +2,22 @@
 //
 // For a partition's batch: the next contiguous range (at most JOB_MAX_EVENTS messages) is
 // parsed; invalid messages go to the dead-letter queue; the valid events become one job whose
-// id derives from (topic, partition, first offset). The partition is then paused, and a watcher
-// waits for the job to complete, commits the offset after the range, and resumes the partition
-// (kafkajs fetches on from there). A redelivered range finds its job by id instead of adding a
-// twin. A job that failed all its attempts keeps the partition paused: later reads wait in Kafka.
-import { Job, type QueueEvents } from "bullmq";
-import type { Batch, KafkaMessage } from "kafkajs";
+// id names the range's first message. The partition is then paused, and a watcher waits for the
+// job to complete, commits the offset after the job's range, seeks there and resumes the
+// partition. A redelivered range finds its job by id instead of adding a twin.
+//
+// The rule everything here keeps: a partition is resumed only once its job is known to be
+// completed. Jobs of a partition are therefore applied in offset order, which is what the
+// per-document marks rely on (see counting/plan-increments.ts). Errors while watching or
+// committing (Redis or Kafka away) are retried with backoff, never taken as completion; a job
+// that vanished from Redis is added again; a job that failed all its attempts holds the
+// partition back until a person retries it.
+import type { KafkaMessage } from "kafkajs";
 import type { Config } from "../config.js";
 import { parseReadEvent } from "../events/parse-read-event.js";
 import type { Logger } from "../logger.js";
-import { deadLetterId, toDeadLetter } from "../queue/dead-letter.js";
-import { type DeadLetterQueue, deadLetterJobName, type ReadQueue, readJobName } from "../queue/queues.js";
+import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
+import type { JobSink } from "../queue/job-sink.js";
 import { ReadJobBuilder, type ReadJobData, readJobId } from "../queue/read-job.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
@@ -20,7 +25,15 @@ export interface ConsumerControl {
   pause(topics: { topic: string; partitions: number[] }[]): void;
   resume(topics: { topic: string; partitions: number[] }[]): void;
   paused(): { topic: string; partitions: number[] }[];
+  seek(target: { topic: string; partition: number; offset: string }): void;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+}
+
+/** What the forwarder needs of one kafkajs batch. */
+export interface BatchInput {
+  topic: string;
+  partition: number;
+  messages: Pick<KafkaMessage, "offset" | "value" | "timestamp">[];
 }
 
 export interface BatchControl {
@@ -29,22 +42,25 @@ export interface BatchControl {
   isStale(): boolean;
 }
 
+/**
+ * waiting: the job is queued, running or backing off; held-back: it failed all its attempts (or
+ * keeps vanishing) and waits for a person; committing: completed, its offset being committed.
+ */
 export type PartitionState = "waiting" | "held-back" | "committing";
 
 export interface PartitionStatus {
-  topic: string;
   partition: number;
   jobId: string;
-  firstOffset: string;
-  lastOffset: string;
   state: PartitionState;
-  since: number;
+  /** Why the partition is held back. */
+  reason?: string;
 }
 
 interface Watch {
   data: ReadJobData;
   jobId: string;
   state: PartitionState;
+  reason?: string;
   since: number;
   cancelled: boolean;
   wake: () => void;
@@ -56,39 +72,53 @@ export interface ForwarderEvents {
   committed(topic: string, partition: number, offset: bigint): void;
 }
 
-type ForwarderConfig = Pick<Config, "JOB_MAX_EVENTS" | "MAX_MESSAGE_BYTES">;
+type ForwarderConfig = Pick<Config, "JOB_MAX_EVENTS" | "MAX_MESSAGE_BYTES" | "KAFKA_TOPIC_INCARNATION">;
 
-const POLL_MS = 1000;
-const HELD_BACK_LOG_EVERY_MS = 60_000;
+export interface ForwarderTiming {
+  /** How often a watcher looks at its job when no event woke it. */
+  pollMs: number;
+  /** First and longest wait after an error (doubling in between). */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** How often a held-back partition (or a repeated error) is logged again. */
+  repeatLogMs: number;
+  /** A job found missing this many times in a row counts as held back. */
+  vanishedLimit: number;
+}
+
+const DEFAULT_TIMING: ForwarderTiming = {
+  pollMs: 1000,
+  retryMinMs: 100,
+  retryMaxMs: 5000,
+  repeatLogMs: 60_000,
+  vanishedLimit: 3,
+};
 
 const key = (topic: string, partition: number) => `${topic}|${partition}`;
 
 export class Forwarder {
   private readonly watches = new Map<string, Watch>();
-  /** Offsets already covered by a completed job that reached beyond the batch that found it. */
-  private readonly coveredThrough = new Map<string, bigint>();
   private stopping = false;
+  private readonly timing: ForwarderTiming;
 
   constructor(
     private readonly config: ForwarderConfig,
-    private readonly work: ReadQueue,
-    private readonly dead: DeadLetterQueue,
+    private readonly sink: JobSink,
     private readonly consumer: ConsumerControl,
     private readonly log: Logger,
     private readonly events?: ForwarderEvents,
-  ) {}
-
-  /** Wires completion and failure notices from BullMQ's event stream to the watchers. */
-  listen(queueEvents: QueueEvents): void {
-    const wake = ({ jobId }: { jobId: string }) => {
-      for (const w of this.watches.values()) if (w.jobId === jobId) w.wake();
-    };
-    queueEvents.on("completed", wake);
-    queueEvents.on("failed", wake);
+    timing: Partial<ForwarderTiming> = {},
+  ) {
+    this.timing = { ...DEFAULT_TIMING, ...timing };
   }
 
-  async handleBatch(batch: Batch, control: BatchControl): Promise<void> {
-    const { topic, partition } = batch;
+  /** Wakes the watcher of a job that completed or failed (from BullMQ's event stream). */
+  jobSettled(jobId: string): void {
+    for (const w of this.watches.values()) if (w.jobId === jobId) w.wake();
+  }
+
+  async handleBatch(batch: BatchInput, control: BatchControl): Promise<void> {
+    const { topic, partition, messages } = batch;
     const k = key(topic, partition);
     if (this.stopping) return;
     if (this.watches.has(k)) {
@@ -97,78 +127,91 @@ export class Forwarder {
       this.consumer.pause([{ topic, partitions: [partition] }]);
       return;
     }
-    let messages: KafkaMessage[] = batch.messages;
-    const covered = this.coveredThrough.get(k);
-    if (covered !== undefined) {
-      messages = messages.filter((m) => BigInt(m.offset) > covered);
-      const last = batch.messages[batch.messages.length - 1];
-      if (last !== undefined && BigInt(last.offset) <= covered) control.resolveOffset(last.offset);
-      if (messages.length === 0) return;
-      this.coveredThrough.delete(k);
-    }
+    const batchLast = messages[messages.length - 1]?.offset;
+    if (batchLast === undefined) return;
 
     let i = 0;
     while (i < messages.length) {
       if (this.stopping || !control.isRunning() || control.isStale()) return;
       const chunk = messages.slice(i, i + this.config.JOB_MAX_EVENTS);
-      const builder = new ReadJobBuilder(topic, partition);
-      const deadLetters = [];
-      for (const m of chunk) {
-        const offset = BigInt(m.offset);
-        const parsed = parseReadEvent(m.value, this.config.MAX_MESSAGE_BYTES);
-        if (parsed.ok) {
-          builder.addEvent(offset, parsed.event.aid, Number(m.timestamp));
-        } else {
-          builder.cover(offset);
-          deadLetters.push(
-            toDeadLetter(
-              { topic, partition, offset: m.offset, timestamp: m.timestamp },
-              m.value,
-              parsed.reason,
-            ),
+      const { builder, deadLetters } = this.parseChunk(topic, partition, chunk);
+      this.events?.consumed(builder.eventCount, deadLetters.length);
+      try {
+        // Before the range's offset can be committed, every dead letter in it is stored.
+        if (deadLetters.length > 0) {
+          await this.sink.addDeadLetters(deadLetters);
+          this.log.warn(
+            { partition, count: deadLetters.length, first: deadLetters[0]?.reason },
+            "dead letters",
           );
         }
+        const chunkLast = builder.lastOffset as bigint;
+        if (builder.eventCount === 0) {
+          await this.commit(topic, partition, chunkLast + 1n);
+          control.resolveOffset(chunkLast.toString());
+          i += chunk.length;
+          continue;
+        }
+        const data = builder.build();
+        const id = readJobId(data);
+        const found = await this.submit(id, data);
+        // The job found may be an earlier one for the same first message, covering more or
+        // less. Resolve no further than both; on completion the watcher seeks past the job.
+        const jobLast = BigInt(found.lastOffset);
+        const last = BigInt(batchLast);
+        control.resolveOffset((jobLast < last ? jobLast : last).toString());
+        this.consumer.pause([{ topic, partitions: [partition] }]);
+        this.watch(id, found);
+        return;
+      } catch (err) {
+        // Redis or Kafka away: nothing of this chunk is resolved, so Kafka hands the same
+        // messages over again and they rebuild the same ids. Wait a little before that.
+        this.log.warn({ err, partition }, "could not hand the range to the queue; will fetch it again");
+        await sleep(this.timing.retryMaxMs / 5);
+        return;
       }
-      this.events?.consumed(builder.eventCount, deadLetters.length);
-      if (deadLetters.length > 0) {
-        // Before the range's offset can be committed, every dead letter in it is stored.
-        await this.dead.addBulk(
-          deadLetters.map((d) => ({
-            name: deadLetterJobName(d),
-            data: d,
-            opts: { jobId: deadLetterId(d.topic, d.partition, d.offset) },
-          })),
-        );
-        this.log.warn(
-          { partition, count: deadLetters.length, first: deadLetters[0]?.reason },
-          "dead letters",
-        );
-      }
-      const chunkLast = builder.lastOffset as bigint;
-      if (builder.eventCount === 0) {
-        await this.commit(topic, partition, chunkLast + 1n);
-        control.resolveOffset(chunkLast.toString());
-        i += chunk.length;
-        continue;
-      }
-      const { id, data } = await this.submit(builder.build());
-      // The job found may be an earlier one for the same start, covering more or less.
-      const jobLast = BigInt(data.lastOffset);
-      const batchLast = BigInt(messages[messages.length - 1]?.offset ?? "0");
-      control.resolveOffset((jobLast < batchLast ? jobLast : batchLast).toString());
-      if (jobLast > batchLast) this.coveredThrough.set(k, jobLast);
-      this.consumer.pause([{ topic, partitions: [partition] }]);
-      this.watch(id, data);
-      return;
     }
   }
 
+  private parseChunk(
+    topic: string,
+    partition: number,
+    chunk: BatchInput["messages"],
+  ): { builder: ReadJobBuilder; deadLetters: DeadLetterData[] } {
+    const incarnation = this.config.KAFKA_TOPIC_INCARNATION;
+    const builder = new ReadJobBuilder(topic, partition, incarnation);
+    const deadLetters: DeadLetterData[] = [];
+    for (const m of chunk) {
+      const offset = BigInt(m.offset);
+      const timestamp = Number(m.timestamp);
+      const parsed = parseReadEvent(m.value, this.config.MAX_MESSAGE_BYTES);
+      if (parsed.ok) {
+        builder.addEvent(offset, parsed.event.aid, timestamp);
+      } else {
+        builder.cover(offset, timestamp);
+        deadLetters.push(
+          toDeadLetter(
+            {
+              topic,
+              ...(incarnation ? { incarnation } : {}),
+              partition,
+              offset: m.offset,
+              timestamp: m.timestamp,
+            },
+            m.value,
+            parsed.reason,
+          ),
+        );
+      }
+    }
+    return { builder, deadLetters };
+  }
+
   /** Adds the job, or finds the one already there with that id; returns the job's real data. */
-  private async submit(data: ReadJobData): Promise<{ id: string; data: ReadJobData }> {
-    const id = readJobId(data.topic, data.partition, data.firstOffset);
+  private async submit(id: string, data: ReadJobData): Promise<ReadJobData> {
     for (;;) {
-      await this.work.add(readJobName(data), data, { jobId: id });
-      const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
+      await this.sink.add(id, data);
+      const job = await this.sink.inspect(id);
       if (job !== undefined) {
         if (job.data.lastOffset !== data.lastOffset) {
           this.log.info(
@@ -176,7 +219,7 @@ export class Forwarder {
             "range already has a job; following it",
           );
         }
-        return { id, data: job.data };
+        return job.data;
       }
       // Removed between add and read (retention): add again.
     }
@@ -193,56 +236,110 @@ export class Forwarder {
       done: Promise.resolve(),
     };
     this.watches.set(key(data.topic, data.partition), w);
-    w.done = this.follow(w).then(
-      () => undefined,
-      (err: unknown) => {
-        this.log.error({ err, jobId }, "watcher failed; partition resumes from its committed offset");
-        this.release(w);
-      },
-    );
+    w.done = this.follow(w).catch((err: unknown) => {
+      // follow() handles its errors itself; this is a bug. The partition stays paused (never
+      // resumed without a completed job): an operator sees it held back and restarts.
+      w.state = "held-back";
+      w.reason = `watcher stopped: ${String(err)}`;
+      this.log.error({ err, jobId }, "watcher stopped; partition held back until the ingestor restarts");
+    });
   }
 
+  /** Waits for the watched job to complete, then commits past it and resumes the partition. */
   private async follow(w: Watch): Promise<void> {
     const { jobId } = w;
     const { topic, partition } = w.data;
+    const errors = new Backoff(this.timing);
     let lastHeldBackLog = 0;
+    let vanished = 0;
     for (;;) {
       if (w.cancelled) return;
-      const state = await this.work.getJobState(jobId);
-      if (w.cancelled) return;
-      if (state === "completed") break;
-      if (state === "unknown") {
-        // Redis lost the job (flushed, restored from an old snapshot): add it again.
-        this.log.warn({ jobId }, "job vanished from Redis; adding it again");
-        await this.work.add(readJobName(w.data), w.data, { jobId });
+      let job: Awaited<ReturnType<JobSink["inspect"]>>;
+      try {
+        job = await this.sink.inspect(jobId);
+        if (job === undefined) {
+          // Redis lost the job (flushed, restored from an old snapshot, removed by hand): add it
+          // again. Its events above the marks are applied; those below are skipped.
+          vanished++;
+          this.log.warn({ jobId, times: vanished }, "job vanished from Redis; adding it again");
+          if (vanished >= this.timing.vanishedLimit) {
+            this.holdBack(w, `job vanished ${vanished} times in a row (is KEEP_COMPLETED_* too low?)`);
+          }
+          if (!w.cancelled) await this.sink.add(jobId, w.data);
+          errors.reset();
+          await this.pause(w, this.timing.pollMs / 4);
+          continue;
+        }
+      } catch (err) {
+        errors.note(err, this.log, { jobId, partition }, "cannot read the job's state; retrying");
+        await this.pause(w, errors.next());
         continue;
       }
-      if (state === "failed") {
-        if (w.state !== "held-back") w.since = Date.now();
-        w.state = "held-back";
-        if (Date.now() - lastHeldBackLog >= HELD_BACK_LOG_EVERY_MS) {
+      errors.reset();
+      if (w.cancelled) return;
+      vanished = 0;
+      if (job.data.firstOffset !== w.data.firstOffset || job.data.lastOffset !== w.data.lastOffset) {
+        // Someone replaced the job under this id with another range: its range is what will
+        // be applied, so it is what gets committed.
+        this.log.warn(
+          { jobId, watched: w.data.lastOffset, found: job.data.lastOffset },
+          "the job under this id covers another range; following it",
+        );
+        w.data = job.data;
+      }
+      if (job.state === "completed") break;
+      if (job.state === "failed") {
+        this.holdBack(w, job.failedReason ?? "failed all its attempts");
+        if (Date.now() - lastHeldBackLog >= this.timing.repeatLogMs) {
           lastHeldBackLog = Date.now();
           this.log.error(
-            { jobId, partition, since: new Date(w.since).toISOString() },
+            { jobId, partition, since: new Date(w.since).toISOString(), reason: w.reason },
             "partition held back: its job failed all attempts; retry it (dashboard) and the partition resumes",
           );
         }
       } else if (w.state === "held-back") {
         w.state = "waiting";
+        w.reason = undefined;
         this.log.info({ jobId, partition }, "held-back job was retried");
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        w.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.pause(w, this.timing.pollMs);
     }
+
     w.state = "committing";
     const next = BigInt(w.data.lastOffset) + 1n;
-    await this.commit(topic, partition, next);
+    for (;;) {
+      if (w.cancelled) return;
+      try {
+        await this.commit(topic, partition, next);
+        break;
+      } catch (err) {
+        // Not yet committed: the partition must stay paused. A rebalance that took the partition
+        // away cancels this watch (onAssignment); otherwise the commit goes through later.
+        errors.note(err, this.log, { jobId, partition }, "offset commit failed; retrying");
+        await this.pause(w, errors.next());
+      }
+    }
+    if (w.cancelled) return;
+    // Fetch on from exactly the offset after the job, whatever was resolved before.
+    this.consumer.seek({ topic, partition, offset: next.toString() });
     this.release(w);
+  }
+
+  private holdBack(w: Watch, reason: string): void {
+    if (w.state !== "held-back") w.since = Date.now();
+    w.state = "held-back";
+    w.reason = reason;
+  }
+
+  /** Sleeps `ms`, or less when the watch is woken (job settled, cancelled). */
+  private pause(w: Watch, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      w.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private async commit(topic: string, partition: number, offset: bigint): Promise<void> {
@@ -271,12 +368,11 @@ export class Forwarder {
         this.log.info({ jobId: w.jobId }, "partition revoked while its job was open; not committing");
       }
     }
-    for (const k of [...this.coveredThrough.keys()]) if (!mine.has(k)) this.coveredThrough.delete(k);
     const toResume = this.consumer
       .paused()
       .map(({ topic, partitions }) => ({
         topic,
-        partitions: partitions.filter((p) => !this.watches.has(key(topic, p))),
+        partitions: partitions.filter((p) => mine.has(key(topic, p)) && !this.watches.has(key(topic, p))),
       }))
       .filter((tp) => tp.partitions.length > 0);
     if (toResume.length > 0) this.consumer.resume(toResume);
@@ -304,13 +400,35 @@ export class Forwarder {
 
   status(): PartitionStatus[] {
     return [...this.watches.values()].map((w) => ({
-      topic: w.data.topic,
       partition: w.data.partition,
       jobId: w.jobId,
-      firstOffset: w.data.firstOffset,
-      lastOffset: w.data.lastOffset,
       state: w.state,
-      since: w.since,
+      ...(w.reason !== undefined ? { reason: w.reason } : {}),
     }));
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Exponential backoff for a repeated error, logging it once per repeatLogMs. */
+class Backoff {
+  private delay = 0;
+  private lastLog = 0;
+
+  constructor(private readonly timing: ForwarderTiming) {}
+
+  next(): number {
+    this.delay = this.delay === 0 ? this.timing.retryMinMs : Math.min(this.delay * 2, this.timing.retryMaxMs);
+    return this.delay;
+  }
+
+  reset(): void {
+    this.delay = 0;
+  }
+
+  note(err: unknown, log: Logger, fields: Record<string, unknown>, msg: string): void {
+    if (this.delay !== 0 && Date.now() - this.lastLog < this.timing.repeatLogMs) return;
+    this.lastLog = Date.now();
+    log.warn({ ...fields, err }, msg);
   }
 }

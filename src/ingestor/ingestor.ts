@@ -7,6 +7,7 @@ import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
+import { BullJobSink } from "../queue/job-sink.js";
 import { type DeadLetterQueue, openQueues, type ReadQueue, redisConnection } from "../queue/queues.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
@@ -38,7 +39,15 @@ export interface Ingestor {
   stop(): Promise<void>;
 }
 
-export async function startIngestor(config: Config, log: Logger): Promise<Ingestor> {
+/**
+ * Starts the ingestor. `onFatal` is called when the Kafka consumer stopped for good (kafkajs gave
+ * up restarting it): the process must then exit non-zero so that a supervisor starts it again.
+ */
+export async function startIngestor(
+  config: Config,
+  log: Logger,
+  onFatal: (err: unknown) => void,
+): Promise<Ingestor> {
   const kafka = new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
@@ -48,6 +57,7 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
   const consumer = kafka.consumer({
     groupId: config.KAFKA_GROUP_ID,
     sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatInterval: config.KAFKA_HEARTBEAT_MS,
     maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
     maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
   });
@@ -67,7 +77,7 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
   // The gauges above read the forwarder only when scraped, after it exists.
-  const forwarder: Forwarder = new Forwarder(config, work, dead, consumer, log, {
+  const forwarder: Forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);
       metrics.consumed.inc({ result: "dead_letter" }, invalid);
@@ -76,13 +86,24 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
       metrics.committed.inc({ partition: String(partition) });
     },
   });
-  forwarder.listen(queueEvents);
+  queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));
+  queueEvents.on("failed", ({ jobId }) => forwarder.jobSettled(jobId));
+  // Readiness follows the consumer: not ready until it joined the group, nor after a crash
+  // until kafkajs restarted it and it joined again.
+  let consumerProblem: string | undefined = "not yet joined the consumer group";
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    consumerProblem = undefined;
     log.info({ assignment: payload.memberAssignment }, "joined consumer group");
     forwarder.onAssignment(payload.memberAssignment);
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    log.error({ err: payload.error, restart: payload.restart }, "kafka consumer crashed");
+    consumerProblem = `kafka consumer crashed: ${payload.error.message}`;
+    if (payload.restart) {
+      log.error({ err: payload.error }, "kafka consumer crashed; kafkajs restarts it");
+      return;
+    }
+    log.fatal({ err: payload.error }, "kafka consumer crashed and will not restart; exiting");
+    onFatal(payload.error);
   });
 
   await queueEvents.waitUntilReady();
@@ -92,7 +113,13 @@ export async function startIngestor(config: Config, log: Logger): Promise<Ingest
     port: config.INGESTOR_HTTP_PORT,
     log,
     registry,
-    ready: allAnswer({ redis: () => redis.ping(), kafka: () => admin.describeCluster() }),
+    ready: allAnswer({
+      consumer: async () => {
+        if (consumerProblem !== undefined) throw new Error(consumerProblem);
+      },
+      redis: () => redis.ping(),
+      kafka: () => admin.describeCluster(),
+    }),
   });
   await ensureTopic(admin, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, log);
   await consumer.connect();

@@ -3,4 +3,9 @@
 import { startIngestor } from "../ingestor/ingestor.js";
 import { runProcess } from "./run-process.js";
 
-await runProcess("ingestor", (config, log) => startIngestor(config, log));
+await runProcess("ingestor", (config, log) =>
+  startIngestor(config, log, () => {
+    // Kafka offsets are committed only for completed jobs: exiting loses nothing.
+    process.exit(1);
+  }),
+);

@@ -1,8 +1,12 @@
 // A dead letter: one Kafka message that is not a valid ReadEvent, kept as a failed job in the
 // dead-letter queue with everything a person needs to act on it.
 
+import { topicLife } from "./read-job.js";
+
 export interface DeadLetterData {
   topic: string;
+  /** KAFKA_TOPIC_INCARNATION of the ingestor that read it ("" or absent: the first life). */
+  incarnation?: string;
   partition: number;
   offset: string;
   /** Kafka message timestamp, Unix ms as a decimal string. */
@@ -19,12 +23,15 @@ export interface DeadLetterData {
 
 export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
 
-export function deadLetterId(topic: string, partition: number, offset: string): string {
-  return `${topic}-p${partition}-o${offset}`;
+/** Names the message (topic life, partition, offset, timestamp), as a read job's id does. */
+export function deadLetterId(
+  d: Pick<DeadLetterData, "topic" | "incarnation" | "partition" | "offset" | "timestamp">,
+): string {
+  return `${topicLife(d.topic, d.incarnation)}-p${d.partition}-o${d.offset}-t${d.timestamp}`;
 }
 
 export function toDeadLetter(
-  source: { topic: string; partition: number; offset: string; timestamp: string },
+  source: { topic: string; incarnation?: string; partition: number; offset: string; timestamp: string },
   value: Buffer | null,
   reason: string,
 ): DeadLetterData {

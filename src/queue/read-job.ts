@@ -5,6 +5,8 @@ import { UnrecoverableError } from "bullmq";
 
 export interface ReadJobData {
   topic: string;
+  /** KAFKA_TOPIC_INCARNATION of the ingestor that read it ("" or absent: the topic's first life). */
+  incarnation?: string;
   partition: number;
   /** First and last Kafka offset the job covers (decimal int64), invalid messages included. */
   firstOffset: string;
@@ -13,13 +15,31 @@ export interface ReadJobData {
   events: number;
   /** Article id (decimal int64) -> ascending offset deltas (offset - firstOffset) of its events. */
   articles: Record<string, number[]>;
-  /** Earliest Kafka message timestamp in the job (Unix ms), for end-to-end latency. */
+  /** Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency. */
   firstTimestamp: number;
+  /** Latest Kafka message timestamp of the valid events (Unix ms): the partition ledger's. */
+  maxTimestamp?: number;
+  /**
+   * Kafka timestamp of the message at firstOffset, valid or not. With the offset it names that
+   * message, so the first range of a re-created topic does not find the old topic's job.
+   */
+  originTimestamp?: number;
 }
 
-/** Job ids derive from the range's start, so a redelivered range finds the job already added. */
-export function readJobId(topic: string, partition: number, firstOffset: bigint | string): string {
-  return `${topic}-p${partition}-o${firstOffset}`;
+/** The topic as marks and ids name it: `topic`, or `topic@incarnation` after a re-creation. */
+export function topicLife(topic: string, incarnation: string | undefined): string {
+  return incarnation ? `${topic}@${incarnation}` : topic;
+}
+
+/**
+ * Job ids derive from the range's first message (topic life, partition, offset, timestamp), so a
+ * redelivered range finds the job already added, and a re-created topic's range does not.
+ */
+export function readJobId(
+  d: Pick<ReadJobData, "topic" | "incarnation" | "partition" | "firstOffset" | "originTimestamp">,
+): string {
+  const base = `${topicLife(d.topic, d.incarnation)}-p${d.partition}-o${d.firstOffset}`;
+  return d.originTimestamp === undefined ? base : `${base}-t${d.originTimestamp}`;
 }
 
 /** Collects the valid events of one range, in offset order. */
@@ -29,21 +49,27 @@ export class ReadJobBuilder {
   private first: bigint | undefined;
   private last: bigint | undefined;
   private firstTimestamp = Number.POSITIVE_INFINITY;
+  private maxTimestamp = Number.NEGATIVE_INFINITY;
+  private originTimestamp: number | undefined;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
+    readonly incarnation = "",
   ) {}
 
-  /** Records that the range covers `offset` (valid or not). Offsets must ascend. */
-  cover(offset: bigint): void {
+  /** Records that the range covers `offset` (valid or not), sent at `timestamp`. Offsets ascend. */
+  cover(offset: bigint, timestamp: number): void {
     if (this.last !== undefined && offset <= this.last) throw new Error(`offset ${offset} does not ascend`);
-    this.first ??= offset;
+    if (this.first === undefined) {
+      this.first = offset;
+      this.originTimestamp = timestamp;
+    }
     this.last = offset;
   }
 
   addEvent(offset: bigint, aid: bigint, timestamp: number): void {
-    this.cover(offset);
+    this.cover(offset, timestamp);
     const key = aid.toString();
     let deltas = this.articles.get(key);
     if (deltas === undefined) {
@@ -53,6 +79,7 @@ export class ReadJobBuilder {
     deltas.push(Number(offset - (this.first as bigint)));
     this.events++;
     if (timestamp < this.firstTimestamp) this.firstTimestamp = timestamp;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
   get eventCount(): number {
@@ -65,14 +92,18 @@ export class ReadJobBuilder {
 
   build(): ReadJobData {
     if (this.first === undefined || this.last === undefined) throw new Error("empty range");
+    const now = Date.now();
     return {
       topic: this.topic,
+      ...(this.incarnation ? { incarnation: this.incarnation } : {}),
       partition: this.partition,
       firstOffset: this.first.toString(),
       lastOffset: this.last.toString(),
       events: this.events,
       articles: Object.fromEntries(this.articles),
-      firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : Date.now(),
+      firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : now,
+      maxTimestamp: Number.isFinite(this.maxTimestamp) ? this.maxTimestamp : now,
+      originTimestamp: this.originTimestamp ?? now,
     };
   }
 }
@@ -90,6 +121,11 @@ export function validateReadJobData(data: unknown): ReadJobData {
   if (typeof data !== "object" || data === null) return fail("not an object");
   const d = data as Record<string, unknown>;
   if (typeof d.topic !== "string" || d.topic === "") fail("topic");
+  if (
+    d.incarnation !== undefined &&
+    (typeof d.incarnation !== "string" || !/^[A-Za-z0-9_-]{0,32}$/.test(d.incarnation))
+  )
+    fail("incarnation");
   if (typeof d.partition !== "number" || !Number.isInteger(d.partition) || d.partition < 0) fail("partition");
   if (typeof d.firstOffset !== "string" || !decimal.test(d.firstOffset)) fail("firstOffset");
   if (typeof d.lastOffset !== "string" || !decimal.test(d.lastOffset)) fail("lastOffset");
@@ -116,5 +152,8 @@ export function validateReadJobData(data: unknown): ReadJobData {
   }
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.firstTimestamp !== "number") fail("firstTimestamp");
+  for (const field of ["maxTimestamp", "originTimestamp"] as const) {
+    if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
+  }
   return d as unknown as ReadJobData;
 }

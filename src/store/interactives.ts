@@ -6,6 +6,10 @@
 // Filters are `{_id}`, `{_id: {$in}}` or `{_id, v}`, each the exact key set of an index, so the
 // lookup stays an index lookup on the test server too (mongo-java-server uses an index only
 // for a query on exactly its keys; a filter on `_id` plus another field scans the collection).
+//
+// Durability is pinned here, not left to the URL: the pipeline's writes wait for a majority of
+// the replica set and its journal, and marks are read at majority, so what a group counts cannot
+// be rolled back after the offsets are committed. A URL asking for less does not weaken this.
 import {
   type AnyBulkWriteOperation,
   type Collection,
@@ -13,12 +17,54 @@ import {
   Long,
   MongoBulkWriteError,
   MongoServerError,
+  type ReadConcernLike,
+  type WriteConcernSettings,
 } from "mongodb";
 import type { ArticlePlan, StoredState } from "../counting/plan-increments.js";
 
 export const COLLECTION = "interactives";
+/** Per topic-partition: the highest offset applied and the latest timestamp among its events. */
+export const LEDGER_COLLECTION = "partition_ledger";
+export const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true };
+export const READ_CONCERN: ReadConcernLike = { level: "majority" };
 const DUPLICATE_KEY = 11000;
 const READ_SLICE = 200;
+/** Unique indexes a compare-and-set upsert collides with when the document changed meanwhile. */
+const CONFLICT_INDEXES = new Set(["_id_", "id_version"]);
+
+/** The index a duplicate-key error names (from its message, which every server version has). */
+export function duplicateKeyIndex(message: string): string | undefined {
+  return /index: (\S+) dup key/.exec(message)?.[1];
+}
+
+/** Articles whose documents MongoDB refused, with the reason naming document and cause. */
+export class RejectedDocumentsError extends Error {
+  constructor(readonly rejected: ReadonlyMap<string, string>) {
+    const shown = [...rejected.values()].slice(0, 3).join("; ");
+    super(`MongoDB refused ${rejected.size} document(s): ${shown}${rejected.size > 3 ? "; ..." : ""}`);
+    this.name = "RejectedDocumentsError";
+  }
+}
+
+export interface LedgerEntry {
+  /** Highest offset applied from the partition (of this topic life). */
+  through: bigint;
+  /** Latest Kafka timestamp among the events at or below `through` (Unix ms). */
+  maxTimestamp: number;
+}
+
+interface LedgerDoc {
+  _id: string;
+  through: Long;
+  max_ts: Long;
+  utime: Long;
+}
+
+/** What a bulk of compare-and-set writes did not apply: conflicts to re-plan, refusals to report. */
+export interface ApplyResult {
+  conflicts: Set<string>;
+  rejected: Map<string, string>;
+}
 
 export interface InteractiveDoc {
   _id: string;
@@ -62,9 +108,12 @@ function toNumber(v: unknown): number {
 
 export class InteractiveStore {
   readonly collection: Collection<InteractiveDoc>;
+  private readonly ledger: Collection<LedgerDoc>;
 
   constructor(db: Db) {
-    this.collection = db.collection<InteractiveDoc>(COLLECTION);
+    const options = { writeConcern: WRITE_CONCERN, readConcern: READ_CONCERN };
+    this.collection = db.collection<InteractiveDoc>(COLLECTION, options);
+    this.ledger = db.collection<LedgerDoc>(LEDGER_COLLECTION, options);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -72,9 +121,17 @@ export class InteractiveStore {
     await this.collection.createIndex({ _id: 1, v: 1 }, { unique: true, name: "id_version" });
   }
 
-  /** The pipeline state (version, marks) of the given articles; absent documents are left out. */
-  async readState(biz: string, aids: readonly string[]): Promise<Map<string, StoredState>> {
+  /**
+   * The pipeline state (version, marks) of the given articles; absent documents are left out.
+   * A document whose `v` or marks the pipeline cannot use (written by hand or by another tool)
+   * is reported in `invalid` with the reason, instead of being taken for a version-less one.
+   */
+  async readState(
+    biz: string,
+    aids: readonly string[],
+  ): Promise<{ states: Map<string, StoredState>; invalid: Map<string, string> }> {
     const out = new Map<string, StoredState>();
+    const invalid = new Map<string, string>();
     // In slices: mongo-java-server matches a large $in in time quadratic in its size.
     const slices: string[][] = [];
     for (let i = 0; i < aids.length; i += READ_SLICE) slices.push(aids.slice(i, i + READ_SLICE));
@@ -89,22 +146,49 @@ export class InteractiveStore {
       ),
     );
     for (const doc of found.flat()) {
+      const aid = doc._id.slice(biz.length + 1);
+      const v: unknown = doc.v;
+      if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v))) {
+        invalid.set(aid, `document ${doc._id}: v is ${JSON.stringify(v)}, expected an integer or no v`);
+        continue;
+      }
+      const offsets: unknown = doc.offsets;
       const marks = new Map<string, bigint>();
-      for (const [key, value] of Object.entries(doc.offsets ?? {})) marks.set(key, BigInt(value.toString()));
-      out.set(doc.biz_id.toString(), { version: typeof doc.v === "number" ? doc.v : null, marks });
+      if (offsets !== undefined && offsets !== null) {
+        if (typeof offsets !== "object") {
+          invalid.set(aid, `document ${doc._id}: offsets is not an object`);
+          continue;
+        }
+        for (const [key, value] of Object.entries(offsets as Record<string, unknown>)) {
+          if (!(value instanceof Long) && !(typeof value === "number" && Number.isInteger(value))) {
+            invalid.set(
+              aid,
+              `document ${doc._id}: offsets.${key} is ${JSON.stringify(value)}, expected an integer`,
+            );
+            continue;
+          }
+          marks.set(key, BigInt(value.toString()));
+        }
+        if (invalid.has(aid)) continue;
+      }
+      out.set(aid, { version: typeof v === "number" ? v : null, marks });
     }
-    return out;
+    return { states: out, invalid };
   }
 
   /**
    * Applies the plans with delta > 0 as one unordered bulk of compare-and-set upserts: each adds
    * its delta and moves its marks only if the document's version is still the one the plan was
    * made from. Returns the articles written by someone else meanwhile (the upsert then hits the
-   * existing _id: duplicate key): re-read and re-plan those.
+   * existing _id: duplicate key on `_id_` or `id_version`): re-read and re-plan those; and the
+   * articles MongoDB refused for any other reason (a duplicate on (biz, biz_id) from a document
+   * under another _id, a counter of the wrong type, ...), each with a reason naming the document.
+   * An error of the whole write (outage, timeout) is thrown.
    */
-  async applyPlans(biz: string, plans: readonly ArticlePlan[], nowMs: number): Promise<Set<string>> {
+  async applyPlans(biz: string, plans: readonly ArticlePlan[], nowMs: number): Promise<ApplyResult> {
+    const result: ApplyResult = { conflicts: new Set(), rejected: new Map() };
     const writes = plans.filter((p) => p.delta > 0);
-    if (writes.length === 0) return new Set();
+    if (writes.length === 0) return result;
     const now = Long.fromNumber(nowMs);
     const ops: AnyBulkWriteOperation<InteractiveDoc>[] = writes.map((plan) => {
       const set: Record<string, unknown> = { utime: now, v: (plan.expectedVersion ?? 0) + 1 };
@@ -124,19 +208,56 @@ export class InteractiveStore {
     });
     try {
       await this.collection.bulkWrite(ops, { ordered: false });
-      return new Set();
+      return result;
     } catch (err) {
       if (!(err instanceof MongoBulkWriteError)) throw err;
       const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      if (writeErrors.length === 0) throw err;
-      const conflicts = new Set<string>();
+      // No per-document error: the write as a whole failed (e.g. write concern not satisfied).
+      if (writeErrors.length === 0 || err.writeConcernError) throw err;
       for (const e of writeErrors) {
         const plan = writes[e.index];
-        if (e.code !== DUPLICATE_KEY || plan === undefined) throw err;
-        conflicts.add(plan.aid);
+        if (plan === undefined) throw err;
+        const index = e.code === DUPLICATE_KEY ? duplicateKeyIndex(e.errmsg ?? "") : undefined;
+        if (index !== undefined && CONFLICT_INDEXES.has(index)) result.conflicts.add(plan.aid);
+        else {
+          result.rejected.set(
+            plan.aid,
+            `document ${docId(biz, plan.aid)} refused (code ${e.code}): ${e.errmsg ?? "no message"}`,
+          );
+        }
       }
-      return conflicts;
+      return result;
     }
+  }
+
+  /** The ledger entries of the given partition keys; absent ones are left out. */
+  async readLedger(keys: readonly string[]): Promise<Map<string, LedgerEntry>> {
+    const out = new Map<string, LedgerEntry>();
+    if (keys.length === 0) return out;
+    const docs = await this.ledger.find({ _id: { $in: [...keys] } }, { promoteLongs: false }).toArray();
+    for (const d of docs) {
+      out.set(d._id, { through: BigInt(d.through.toString()), maxTimestamp: Number(d.max_ts.toString()) });
+    }
+    return out;
+  }
+
+  /** Moves ledger entries forward (never back): highest offset and latest timestamp applied. */
+  async advanceLedger(entries: ReadonlyMap<string, LedgerEntry>, nowMs: number): Promise<void> {
+    if (entries.size === 0) return;
+    const now = Long.fromNumber(nowMs);
+    await this.ledger.bulkWrite(
+      [...entries].map(([key, e]) => ({
+        updateOne: {
+          filter: { _id: key },
+          update: {
+            $max: { through: Long.fromBigInt(e.through), max_ts: Long.fromNumber(e.maxTimestamp) },
+            $set: { utime: now },
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
   }
 
   /**
@@ -145,21 +266,34 @@ export class InteractiveStore {
    */
   async countDeadLetter(biz: string, aid: bigint, deadLetter: string, nowMs: number): Promise<boolean> {
     const now = Long.fromNumber(nowMs);
+    const filter = { _id: docId(biz, aid), dead_letters: { $ne: deadLetter } };
+    const update = {
+      $inc: { read_cnt: Long.ONE },
+      $set: { utime: now },
+      $push: { dead_letters: deadLetter },
+    };
     try {
       const res = await this.collection.updateOne(
-        { _id: docId(biz, aid), dead_letters: { $ne: deadLetter } },
-        {
-          $inc: { read_cnt: Long.ONE },
-          $set: { utime: now },
-          $push: { dead_letters: deadLetter },
-          $setOnInsert: newDocument(biz, aid, now),
-        },
+        filter,
+        { ...update, $setOnInsert: newDocument(biz, aid, now) },
         { upsert: true },
       );
       return res.modifiedCount + res.upsertedCount === 1;
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
-      throw err;
+      if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+      // The document exists now: either it holds this dead letter already (the filter missed
+      // and the upsert collided), or someone created it between our filter and our insert.
+      // Without upsert, the $ne filter alone decides.
+      const res = await this.collection.updateOne(filter, update);
+      if (res.modifiedCount === 1) return true;
+      const doc = await this.collection.findOne(
+        { _id: docId(biz, aid) },
+        { projection: { dead_letters: 1 } },
+      );
+      if (doc?.dead_letters?.includes(deadLetter)) return false;
+      // Neither: the collision was with another document (say one under another _id holding
+      // the same biz and biz_id). Not counted: the dead letter fails, naming the cause.
+      throw new Error(`document ${docId(biz, aid)} refused the dead letter ${deadLetter}: ${err.message}`);
     }
   }
 

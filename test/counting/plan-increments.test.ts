@@ -81,3 +81,21 @@ test("a re-created job with a different range adds exactly the events above the 
   assert.equal(plan?.delta, 2);
   assert.deepEqual(plan?.nextMarks, new Map([[P0, 299n]]));
 });
+
+test("one (partition, offset) is one read, however many jobs of the group carry it", () => {
+  // A job and its re-added twin, plus a job whose range overlaps them.
+  const a = job(0, 100, { "7": [0, 5], "8": [1] });
+  const overlapping = job(0, 104, { "7": [1, 2], "8": [3] });
+  const events = aggregateGroup([a, { ...a }, overlapping]);
+  assert.deepEqual(events.get("7")?.get(P0), [100n, 105n, 106n]);
+  assert.deepEqual(events.get("8")?.get(P0), [101n, 107n]);
+  const [plan7] = planIncrements(new Map([["7", events.get("7") ?? new Map()]]), new Map());
+  assert.equal(plan7?.delta, 3);
+});
+
+test("a topic's incarnation gets marks of its own", () => {
+  assert.equal(partitionKey("article_read_event", 3, "2"), "article_read_event@2:3");
+  assert.equal(partitionKey("article_read_event", 3, ""), "article_read_event:3");
+  const events = aggregateGroup([{ ...job(0, 100, { "7": [0] }), incarnation: "2" }]);
+  assert.deepEqual([...(events.get("7")?.keys() ?? [])], ["reads@2:0"]);
+});

@@ -66,7 +66,9 @@ test("a failed job retried through Bull Board in a browser is applied once and i
   const log = createLogger(config, "test");
   const worker = await startWorkerProcess(config, log);
   stops.push(() => worker.stop());
-  const ingestor = await startIngestor(config, log);
+  const ingestor = await startIngestor(config, log, (err) => {
+    throw err;
+  });
   stops.push(() => ingestor.stop());
   const dashboard = await startDashboard(config, log);
   stops.push(() => dashboard.stop());

@@ -28,7 +28,9 @@ after(async () => {
 
 test("a retried dead letter is validated again: still invalid it fails, valid now it counts once", async () => {
   const log = createLogger(strict, "test");
-  const ingestor = await startIngestor(strict, log);
+  const ingestor = await startIngestor(strict, log, (err) => {
+    throw err;
+  });
   stops.push(() => ingestor.stop());
   let worker = await startWorkerProcess(strict, log);
   const producer = kafkaFor(strict).producer();

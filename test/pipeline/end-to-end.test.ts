@@ -60,7 +60,9 @@ test("valid reads are counted exactly, the cache follows, invalid messages becom
   const log = createLogger(config, "test");
   const worker = await startWorkerProcess(config, log);
   stops.push(() => worker.stop());
-  const ingestor = await startIngestor(config, log);
+  const ingestor = await startIngestor(config, log, (err) => {
+    throw err;
+  });
   stops.push(() => ingestor.stop());
 
   // Interleave invalid messages among the valid ones, spread over the partitions.

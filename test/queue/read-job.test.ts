@@ -3,16 +3,26 @@ import { test } from "node:test";
 import { UnrecoverableError } from "bullmq";
 import { ReadJobBuilder, readJobId, validateReadJobData } from "../../src/queue/read-job.js";
 
-test("job ids derive from topic, partition and first offset, with no ':' and not all digits", () => {
-  const id = readJobId("article_read_event", 3, 1200n);
-  assert.equal(id, "article_read_event-p3-o1200");
+test("job ids name the first message: topic life, partition, offset and timestamp; no ':', not all digits", () => {
+  const first = {
+    topic: "article_read_event",
+    partition: 3,
+    firstOffset: "1200",
+    originTimestamp: 1700000000000,
+  };
+  const id = readJobId(first);
+  assert.equal(id, "article_read_event-p3-o1200-t1700000000000");
   assert.doesNotMatch(id, /:/);
+  // A re-created topic's message at the same offset was sent later: another id.
+  assert.notEqual(readJobId({ ...first, originTimestamp: 1700000000001 }), id);
+  // A new incarnation of the topic: another id too.
+  assert.equal(readJobId({ ...first, incarnation: "2" }), "article_read_event@2-p3-o1200-t1700000000000");
 });
 
 test("the builder keeps a contiguous range, invalid offsets included, events per article", () => {
   const b = new ReadJobBuilder("t", 2);
   b.addEvent(10n, 7n, 1000);
-  b.cover(11n); // an invalid message inside the range
+  b.cover(11n, 5000); // an invalid message inside the range
   b.addEvent(12n, 9007199254740993n, 900);
   b.addEvent(13n, 7n, 1100);
   const data = b.build();
@@ -24,14 +34,16 @@ test("the builder keeps a contiguous range, invalid offsets included, events per
     events: 3,
     articles: { "7": [0, 3], "9007199254740993": [2] },
     firstTimestamp: 900,
+    maxTimestamp: 1100,
+    originTimestamp: 1000,
   });
   assert.equal(validateReadJobData(JSON.parse(JSON.stringify(data))).events, 3);
 });
 
 test("offsets must ascend", () => {
   const b = new ReadJobBuilder("t", 0);
-  b.cover(5n);
-  assert.throws(() => b.cover(5n), /does not ascend/);
+  b.cover(5n, 0);
+  assert.throws(() => b.cover(5n, 0), /does not ascend/);
 });
 
 test("malformed job data fails at once, without retries", () => {

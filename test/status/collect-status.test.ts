@@ -33,7 +33,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
   const { work, dead } = openQueues({ ...config, JOB_ATTEMPTS: 1 }, fx.redis);
   const b = new ReadJobBuilder(config.KAFKA_TOPIC, 1);
   b.addEvent(0n, 1n, Date.now());
-  await work.add("p1 0-0 (1 events)", b.build(), { jobId: readJobId(config.KAFKA_TOPIC, 1, 0n) });
+  await work.add("p1 0-0 (1 events)", b.build(), { jobId: readJobId(b.build()) });
   await dead.add("bad", {
     topic: config.KAFKA_TOPIC,
     partition: 0,

@@ -3,11 +3,12 @@
 // fresh events and invalidated for replays.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
-import { MongoClient } from "mongodb";
+import { Long, MongoClient } from "mongodb";
 import { ReadCache } from "../../src/cache/read-cache.js";
 import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
-import { InteractiveStore } from "../../src/store/interactives.js";
+import { InteractiveStore, RejectedDocumentsError } from "../../src/store/interactives.js";
 import { applyReadGroup } from "../../workers/apply-read-group.js";
 import { testConfig, uniqueName } from "../support/env.js";
 
@@ -47,7 +48,7 @@ test("the same jobs applied concurrently by several workers count exactly once",
   // Four "workers" apply the same two jobs at the same time.
   const outcomes = await Promise.all([1, 2, 3, 4].map(() => applyReadGroup({ store, cache }, jobs)));
   assert.equal(
-    outcomes.reduce((n, o) => n + o.added, 0),
+    outcomes.reduce((n, o) => n + o.outcome.added, 0),
     600,
     "together they added each event once",
   );
@@ -59,16 +60,73 @@ test("fresh events increment cached keys only; replays delete them", async () =>
   const missing = 5001n;
   await redis.hset(`interactive:article:${cached}`, { read_cnt: 40, like_cnt: 1, collect_cnt: 0 });
   const first = job(3, 10n, [cached, missing, cached]);
-  const outcome = await applyReadGroup({ store, cache }, [first]);
+  const { outcome } = await applyReadGroup({ store, cache }, [first]);
   assert.deepEqual([outcome.added, outcome.cacheIncremented, outcome.cacheInvalidated], [3, 1, 0]);
   assert.equal(await redis.hget(`interactive:article:${cached}`, "read_cnt"), "42");
   assert.equal(await redis.exists(`interactive:article:${missing}`), 0);
 
   // The same range again (a retry): nothing is added and the cached key is dropped, so the
   // read path refills it from MongoDB.
-  const again = await applyReadGroup({ store, cache }, [first]);
+  const { outcome: again } = await applyReadGroup({ store, cache }, [first]);
   assert.deepEqual([again.added, again.cacheInvalidated], [0, 2]);
   assert.equal(await redis.exists(`interactive:article:${cached}`), 0);
   assert.equal(await readCnt(cached), 2);
   assert.equal(await readCnt(missing), 1);
+});
+
+function timedJob(partition: number, first: bigint, aids: bigint[], sentAt: number): ReadJobData {
+  const b = new ReadJobBuilder(topic, partition);
+  for (const [i, aid] of aids.entries()) b.addEvent(first + BigInt(i), aid, sentAt + i);
+  return b.build();
+}
+
+test("a job at offsets already applied but newer than all applied (a re-created topic) fails alone, for good", async () => {
+  const old = timedJob(7, 0n, [6000n, 6001n, 6000n], 1_000_000);
+  assert.equal((await applyReadGroup({ store, cache }, [old])).failed.size, 0);
+  // A true replay of that range is not taken for a re-creation: it adds nothing.
+  const replay = await applyReadGroup({ store, cache }, [old]);
+  assert.deepEqual([replay.failed.size, replay.outcome.added], [0, 0]);
+  // The topic is re-created: offsets restart at 0 with later messages.
+  const reborn = timedJob(7, 0n, [6000n, 6002n], 2_000_000);
+  const other = timedJob(8, 0n, [6003n], 2_000_000);
+  const { failed, outcome } = await applyReadGroup({ store, cache }, [reborn, other]);
+  const err = failed.get(reborn);
+  assert.ok(err instanceof UnrecoverableError, "fails without retries");
+  assert.match(err.message, /offsets of .*:7 restarted.*KAFKA_TOPIC_INCARNATION/);
+  assert.ok(!failed.has(other), "the other partition's job is applied");
+  assert.equal(outcome.added, 1);
+  assert.equal(await readCnt(6000n), 2, "nothing of the re-created range counted as a replay");
+  assert.equal(await readCnt(6002n), undefined);
+  // With a new incarnation the same events are counted, once.
+  const next = { ...reborn, incarnation: "2" };
+  assert.equal((await applyReadGroup({ store, cache }, [next])).outcome.added, 2);
+  assert.equal((await applyReadGroup({ store, cache }, [next])).outcome.added, 0);
+  assert.equal(await readCnt(6000n), 3);
+  assert.equal(await readCnt(6002n), 1);
+});
+
+test("a document MongoDB refuses for another reason fails only the jobs with that article, naming it", async () => {
+  const db = mongo.db(config.MONGO_DB);
+  // Written by another tool under another _id: the (biz, biz_id) unique index refuses ours.
+  await db
+    .collection("interactives")
+    .insertOne({ _id: "legacy-7000" as never, biz: "article", biz_id: Long.fromNumber(7000) });
+  // A version the pipeline cannot use.
+  await db
+    .collection("interactives")
+    .insertOne({ _id: "article:7001" as never, biz: "article", biz_id: Long.fromNumber(7001), v: "x" });
+  const bad = job(9, 0n, [7000n, 7002n]);
+  const badVersion = job(10, 0n, [7001n]);
+  const good = job(11, 0n, [7002n, 7003n]);
+  const started = Date.now();
+  const { failed } = await applyReadGroup({ store, cache }, [bad, badVersion, good]);
+  assert.ok(Date.now() - started < 5000, "no rounds of retries");
+  assert.ok(!failed.has(good));
+  const err = failed.get(bad);
+  assert.ok(err instanceof RejectedDocumentsError);
+  assert.match(err.message, /article:7000.*biz_biz_id/);
+  assert.match(String(failed.get(badVersion)?.message), /article:7001: v is "x"/);
+  // The bad job's other article was written; its retry will skip it.
+  assert.equal(await readCnt(7002n), 2);
+  assert.equal(await readCnt(7003n), 1);
 });

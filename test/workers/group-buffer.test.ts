@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GroupBuffer } from "../../workers/group-buffer.js";
+import { DuplicateItemError, GroupBuffer } from "../../workers/group-buffer.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,4 +118,20 @@ test("drain flushes what is collected and waits for it", async () => {
   await buf.drain();
   assert.deepEqual(flushed, [[1]]);
   await pending;
+});
+
+test("an item under a key the buffer holds (parked or flushing) is refused; the key is free again after", async () => {
+  const flushed: string[][] = [];
+  const buf = new GroupBuffer<string>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 10, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      return undefined;
+    },
+  );
+  const first = buf.add("job-a", 1, "a");
+  await assert.rejects(buf.add("job-a again", 1, "a"), DuplicateItemError);
+  await first;
+  await buf.add("job-a later", 1, "a");
+  assert.deepEqual(flushed, [["job-a"], ["job-a later"]]);
 });

@@ -1,0 +1,57 @@
+// What the ingestor needs of the queues, as an interface: the forwarder is tested with a fake,
+// and runs on BullMQ through BullJobSink.
+import { Job } from "bullmq";
+import type { DeadLetterData } from "./dead-letter.js";
+import { deadLetterId } from "./dead-letter.js";
+import { type DeadLetterQueue, deadLetterJobName, type ReadQueue, readJobName } from "./queues.js";
+import type { ReadJobData } from "./read-job.js";
+
+export type SinkJobState = "waiting" | "active" | "delayed" | "completed" | "failed";
+
+export interface SinkJob {
+  state: SinkJobState;
+  data: ReadJobData;
+  /** Why the last attempt failed, when it did. */
+  failedReason?: string;
+}
+
+export interface JobSink {
+  /** Adds the job under `id` unless one with that id exists (then it is left as it is). */
+  add(id: string, data: ReadJobData): Promise<void>;
+  /** The job stored under `id`, or undefined when there is none. */
+  inspect(id: string): Promise<SinkJob | undefined>;
+  /** Stores dead letters, each under its own id (adding one twice keeps the first). */
+  addDeadLetters(letters: readonly DeadLetterData[]): Promise<void>;
+}
+
+const knownStates = new Set<string>(["waiting", "active", "delayed", "completed", "failed"]);
+
+export class BullJobSink implements JobSink {
+  constructor(
+    private readonly work: ReadQueue,
+    private readonly dead: DeadLetterQueue,
+  ) {}
+
+  async add(id: string, data: ReadJobData): Promise<void> {
+    await this.work.add(readJobName(data), data, { jobId: id });
+  }
+
+  async inspect(id: string): Promise<SinkJob | undefined> {
+    const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
+    if (job === undefined) return undefined;
+    const state = await job.getState();
+    if (state === "unknown") return undefined;
+    return {
+      // prioritized / waiting-children count as waiting: nobody has taken them yet.
+      state: knownStates.has(state) ? (state as SinkJobState) : "waiting",
+      data: job.data,
+      ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+    };
+  }
+
+  async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
+    await this.dead.addBulk(
+      letters.map((d) => ({ name: deadLetterJobName(d), data: d, opts: { jobId: deadLetterId(d) } })),
+    );
+  }
+}

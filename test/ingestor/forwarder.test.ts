@@ -1,0 +1,277 @@
+// The forwarder alone, with a fake consumer and a fake job sink (as kafkajs tests its Runner):
+// the interleavings that decide exactly-once. The rule under test: a partition is resumed, and
+// its offset committed, only once its job is known to be completed, with that job's range.
+import assert from "node:assert/strict";
+import { afterEach, test } from "node:test";
+import { pino } from "pino";
+import { type BatchInput, type ConsumerControl, Forwarder } from "../../src/ingestor/forwarder.js";
+import type { DeadLetterData } from "../../src/queue/dead-letter.js";
+import type { JobSink, SinkJob } from "../../src/queue/job-sink.js";
+import type { ReadJobData } from "../../src/queue/read-job.js";
+import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
+
+const TOPIC = "reads";
+const log = pino({ level: "silent" });
+
+class FakeConsumer implements ConsumerControl {
+  readonly calls: string[] = [];
+  readonly commits: string[] = [];
+  failCommits = 0;
+  private readonly pausedSet = new Set<number>();
+
+  pause(topics: { topic: string; partitions: number[] }[]): void {
+    for (const t of topics) for (const p of t.partitions) this.pausedSet.add(p);
+    this.calls.push(`pause ${topics.flatMap((t) => t.partitions).join(",")}`);
+  }
+  resume(topics: { topic: string; partitions: number[] }[]): void {
+    for (const t of topics) for (const p of t.partitions) this.pausedSet.delete(p);
+    this.calls.push(`resume ${topics.flatMap((t) => t.partitions).join(",")}`);
+  }
+  paused() {
+    return [{ topic: TOPIC, partitions: [...this.pausedSet] }];
+  }
+  seek(t: { topic: string; partition: number; offset: string }): void {
+    this.calls.push(`seek ${t.partition}@${t.offset}`);
+  }
+  async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    if (this.failCommits > 0) {
+      this.failCommits--;
+      throw new Error("The coordinator is not aware of this member");
+    }
+    for (const o of offsets) this.commits.push(`${o.partition}@${o.offset}`);
+    this.calls.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(",")}`);
+  }
+  isPaused(p: number): boolean {
+    return this.pausedSet.has(p);
+  }
+}
+
+class FakeSink implements JobSink {
+  readonly jobs = new Map<string, SinkJob>();
+  readonly adds: string[] = [];
+  readonly deadLetters: DeadLetterData[] = [];
+  /** inspect() throws while this is > 0 (Redis away). */
+  failInspects = 0;
+  failAdds = 0;
+  /** add() is taken but nothing is kept (a job removed as soon as it completes). */
+  forgetAdds = false;
+
+  async add(id: string, data: ReadJobData): Promise<void> {
+    if (this.failAdds > 0) {
+      this.failAdds--;
+      throw new Error("Reached the max retries per request limit");
+    }
+    this.adds.push(id);
+    if (!this.jobs.has(id) && !this.forgetAdds) this.jobs.set(id, { state: "waiting", data });
+  }
+  async inspect(id: string): Promise<SinkJob | undefined> {
+    if (this.failInspects > 0) {
+      this.failInspects--;
+      throw new Error("Connection is closed.");
+    }
+    return this.jobs.get(id);
+  }
+  async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
+    this.deadLetters.push(...letters);
+  }
+  only(): [string, SinkJob] {
+    assert.equal(this.jobs.size, 1, "one job");
+    return [...this.jobs][0] as [string, SinkJob];
+  }
+}
+
+const open: Forwarder[] = [];
+afterEach(async () => {
+  // Stops the watchers a test left running.
+  for (const f of open.splice(0)) await f.drain(0);
+});
+
+function setup(jobMaxEvents = 100) {
+  const consumer = new FakeConsumer();
+  const sink = new FakeSink();
+  const forwarder = new Forwarder(
+    { JOB_MAX_EVENTS: jobMaxEvents, MAX_MESSAGE_BYTES: 65536, KAFKA_TOPIC_INCARNATION: "" },
+    sink,
+    consumer,
+    log,
+    undefined,
+    { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: 60_000, vanishedLimit: 3 },
+  );
+  open.push(forwarder);
+  const resolved: string[] = [];
+  const control = {
+    resolveOffset: (o: string) => resolved.push(o),
+    isRunning: () => true,
+    isStale: () => false,
+  };
+  return { consumer, sink, forwarder, resolved, control };
+}
+
+function batch(partition: number, first: number, count: number, invalidAt: number[] = []): BatchInput {
+  return {
+    topic: TOPIC,
+    partition,
+    messages: Array.from({ length: count }, (_, i) => ({
+      offset: String(first + i),
+      timestamp: String(1_700_000_000_000 + first + i),
+      value: invalidAt.includes(first + i)
+        ? Buffer.from("{oops")
+        : Buffer.from(encodeReadEvent(BigInt(1 + (i % 3)), 1n)),
+    })),
+  };
+}
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await tick(2);
+  }
+}
+
+test("a range becomes one job; the partition is paused until it completes, then committed, sought and resumed", async () => {
+  const { consumer, sink, forwarder, resolved, control } = setup();
+  await forwarder.handleBatch(batch(0, 10, 5), control);
+  const [id, job] = sink.only();
+  assert.equal(id, `${TOPIC}-p0-o10-t1700000000010`);
+  assert.deepEqual([job.data.firstOffset, job.data.lastOffset, job.data.events], ["10", "14", 5]);
+  assert.deepEqual(resolved, ["14"]);
+  assert.ok(consumer.isPaused(0));
+  await tick();
+  assert.deepEqual(consumer.commits, [], "nothing committed while the job is open");
+  job.state = "completed";
+  forwarder.jobSettled(id);
+  await until("committed", () => consumer.commits.length === 1);
+  await until("resumed", () => !consumer.isPaused(0));
+  assert.deepEqual(consumer.calls, ["pause 0", "commit 0@15", "seek 0@15", "resume 0"]);
+  assert.deepEqual(forwarder.status(), []);
+});
+
+test("errors reading the job's state (Redis away) never resume the partition; it resumes once the job completes", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  const [, job] = sink.only();
+  sink.failInspects = 50;
+  await tick(60);
+  assert.ok(consumer.isPaused(0), "still paused while the job's state is unknown");
+  assert.deepEqual(consumer.commits, []);
+  // A second batch of the partition arriving meanwhile is left unresolved, not made a job.
+  const { resolved } = setup();
+  await forwarder.handleBatch(batch(0, 3, 3), { ...control, resolveOffset: (o) => resolved.push(o) });
+  assert.equal(sink.jobs.size, 1);
+  assert.deepEqual(resolved, []);
+  job.state = "completed";
+  sink.failInspects = 0;
+  await until("committed after the errors", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["0@3"]);
+  await until("resumed", () => !consumer.isPaused(0));
+});
+
+test("a failed commit is retried; the partition stays paused until the commit went through", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(1, 0, 4), control);
+  const [, job] = sink.only();
+  consumer.failCommits = 3;
+  job.state = "completed";
+  await tick(20);
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["1@4"]);
+  const resumeAt = consumer.calls.indexOf("resume 1");
+  assert.ok(resumeAt > consumer.calls.indexOf("commit 1@4"), "resumed only after the commit");
+});
+
+test("a job that vanished is added again under its id with its data; one that keeps vanishing shows as held back", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(2, 0, 4), control);
+  const [id, job] = sink.only();
+  sink.jobs.delete(id);
+  await until("re-added", () => sink.jobs.has(id));
+  assert.deepEqual(sink.jobs.get(id)?.data, job.data);
+  // Keeps vanishing (e.g. removed on completion before the watcher saw it).
+  sink.forgetAdds = true;
+  sink.jobs.delete(id);
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.match(forwarder.status()[0]?.reason ?? "", /vanished/);
+  assert.ok(consumer.isPaused(2));
+  assert.deepEqual(consumer.commits, []);
+});
+
+test("a failed job holds its partition back with its reason until it is retried and completes", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(3, 0, 4), control);
+  const [, job] = sink.only();
+  job.state = "failed";
+  job.failedReason = "MongoDB refused 1 document(s)";
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.reason, "MongoDB refused 1 document(s)");
+  await tick(30);
+  assert.ok(consumer.isPaused(3));
+  job.state = "waiting";
+  await until("waiting again", () => forwarder.status()[0]?.state === "waiting");
+  job.state = "completed";
+  await until("resumed", () => !consumer.isPaused(3));
+  assert.deepEqual(consumer.commits, ["3@4"]);
+});
+
+test("the offset committed is the completed job's range, not the watcher's copy", async () => {
+  const { consumer, sink, forwarder, resolved, control } = setup();
+  // An earlier owner left a job with the same first message but a shorter range.
+  const other = setup();
+  await other.forwarder.handleBatch(batch(0, 0, 3), other.control);
+  const [id, shorter] = other.sink.only();
+  sink.jobs.set(id, { ...shorter });
+  await forwarder.handleBatch(batch(0, 0, 6), control);
+  assert.deepEqual(resolved, ["2"], "resolved no further than the job found");
+  const job = sink.jobs.get(id) as SinkJob;
+  // ... and someone replaces it with a longer one before it completes.
+  const longer = setup();
+  await longer.forwarder.handleBatch(batch(0, 0, 8), longer.control);
+  sink.jobs.set(id, { ...longer.sink.only()[1], state: "completed" });
+  assert.equal(job.data.lastOffset, "2");
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["0@8"]);
+  assert.ok(consumer.calls.includes("seek 0@8"), "fetches on after the range applied");
+});
+
+test("a partition revoked mid-job is neither committed nor resumed", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  await forwarder.handleBatch(batch(1, 0, 3), control);
+  forwarder.onAssignment({ [TOPIC]: [1] });
+  for (const job of sink.jobs.values()) job.state = "completed";
+  await until("partition 1 committed", () => consumer.commits.length === 1);
+  await tick(30);
+  assert.deepEqual(consumer.commits, ["1@3"]);
+  assert.ok(!consumer.calls.includes("resume 0"));
+});
+
+test("when the queue cannot take the range, nothing is resolved, paused or watched: Kafka hands it over again", async () => {
+  const { consumer, sink, forwarder, resolved, control } = setup();
+  sink.failAdds = 1;
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  assert.deepEqual(resolved, []);
+  assert.deepEqual(consumer.calls, []);
+  assert.deepEqual(forwarder.status(), []);
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  assert.equal(sink.jobs.size, 1, "the same range, the same job id");
+});
+
+test("dead letters are stored before the range counts; a range of only dead letters is committed at once", async () => {
+  const { consumer, sink, forwarder, resolved, control } = setup();
+  await forwarder.handleBatch(batch(0, 0, 2, [0, 1]), control);
+  assert.equal(sink.deadLetters.length, 2);
+  assert.equal(sink.jobs.size, 0);
+  assert.deepEqual(consumer.commits, ["0@2"]);
+  assert.deepEqual(resolved, ["1"]);
+});
+
+test("drain waits for open jobs, then reports those left", async () => {
+  const { sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  await forwarder.handleBatch(batch(1, 0, 3), control);
+  const [first] = [...sink.jobs.values()];
+  if (first) first.state = "completed";
+  assert.equal(await forwarder.drain(100), 1);
+});
