@@ -73,7 +73,9 @@ const schema = z.object({
   GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(50_000),
   GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
   WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(1),
-  WORKER_LOCK_MS: int(1000, 600_000, "milliseconds, 1000 to 600000").default(30_000),
+  // A killed worker's jobs return to the queue within about twice this; a worker whose event loop
+  // blocks longer loses its jobs to another (harmless: the marks skip what it applied).
+  WORKER_LOCK_MS: int(1000, 600_000, "milliseconds, 1000 to 600000").default(10_000),
   JOB_MAX_STALLS: int(0, 1000, "an integer from 0 to 1000").default(3),
   JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),

@@ -88,7 +88,8 @@ export function startReadWorker(
       concurrency: config.GROUP_MAX_JOBS * config.WORKER_CONCURRENCY,
       // A worker that dies holding jobs: they go back to waiting once their lock expires.
       lockDuration: config.WORKER_LOCK_MS,
-      stalledInterval: config.WORKER_LOCK_MS,
+      // Checked twice per lock period: a dead worker's jobs return within 1.5 locks.
+      stalledInterval: Math.ceil(config.WORKER_LOCK_MS / 2),
       maxStalledCount: config.JOB_MAX_STALLS,
     },
   );

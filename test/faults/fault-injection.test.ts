@@ -1,0 +1,455 @@
+// The fault-injection suite: the real ingestor and worker processes (default settings unless a
+// case says otherwise) count reads while faults are injected into them and into the services,
+// then every article's total in MongoDB must be exact. Each case records its recovery time: from
+// the end of the fault until every read produced so far is counted. They are written to
+// test-artifacts/fault-recovery.json (docs/reliability.md quotes a run).
+//
+// MongoDB is stopped with SIGTERM, never -9: the test server (mongo-java-server on H2) loses
+// acknowledged writes on kill -9, which real MongoDB with journaled writes does not.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { after, test } from "node:test";
+import { Queue } from "bullmq";
+import type { Config } from "../../src/config.js";
+import { readJobName } from "../../src/queue/queues.js";
+import type { ReadJobData } from "../../src/queue/read-job.js";
+import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
+import { testConfig } from "../support/env.js";
+import {
+  type Child,
+  createTopic,
+  Fixture,
+  kafkaFor,
+  ROOT,
+  sendRaw,
+  startChild,
+  until,
+  waitForLog,
+} from "../support/pipeline.js";
+
+const PARTITIONS = 4;
+const ARTICLES = 60;
+const recoveries: Record<string, number> = {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function services(action: "up" | "down", which: string): Promise<void> {
+  const proc = spawn("bash", [`scripts/services/${action}.sh`, which], { cwd: ROOT, stdio: "ignore" });
+  const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+  assert.equal(code, 0, `services ${action} ${which}`);
+}
+
+/** One case: its own topic, group, queues and database, its processes, its expected counts. */
+class Case {
+  readonly config: Config;
+  readonly fx: Fixture;
+  readonly children: Child[] = [];
+  readonly expected = new Map<string, number>();
+  produced = 0;
+  /** Added to article ids, so that a case's later reads differ from its earlier ones. */
+  aidBase = 1;
+
+  constructor(
+    readonly name: string,
+    overrides: Record<string, string> = {},
+  ) {
+    this.config = testConfig({
+      JOB_MAX_EVENTS: "150",
+      GROUP_MAX_JOBS: "4",
+      GROUP_MAX_WAIT_MS: "5",
+      JOB_BACKOFF_MS: "500",
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      ...overrides,
+    });
+    this.fx = new Fixture(this.config);
+  }
+
+  async open(): Promise<void> {
+    await this.fx.mongo.connect();
+    await createTopic(this.config, PARTITIONS);
+  }
+
+  start(kind: "ingestor" | "worker", extra: Record<string, string> = {}): Child {
+    const child = startChild(kind, this.config, extra);
+    this.children.push(child);
+    return child;
+  }
+
+  async running(kind: "ingestor" | "worker", extra: Record<string, string> = {}): Promise<Child> {
+    const child = this.start(kind, extra);
+    await waitForLog(child, kind === "ingestor" ? /joined consumer group/ : /worker running/, 60_000);
+    return child;
+  }
+
+  async kill9(child: Child): Promise<void> {
+    child.proc.kill("SIGKILL");
+    await child.exited;
+  }
+
+  async stop(child: Child): Promise<void> {
+    child.proc.kill("SIGTERM");
+    await child.exited;
+  }
+
+  /** Produces `count` reads in paced batches over all partitions (so faults land mid-stream). */
+  async produce(count: number, perBatch = 100, pauseMs = 50): Promise<void> {
+    const producer = kafkaFor(this.config).producer();
+    await producer.connect();
+    try {
+      for (let sent = 0; sent < count; sent += perBatch) {
+        const batch = [];
+        for (let i = 0; i < Math.min(perBatch, count - sent); i++) {
+          const n = this.produced + i;
+          const aid = BigInt(this.aidBase + ((n * 7) % ARTICLES));
+          this.expected.set(aid.toString(), (this.expected.get(aid.toString()) ?? 0) + 1);
+          batch.push({ value: encodeReadEvent(aid, BigInt(n)), partition: n % PARTITIONS });
+        }
+        this.produced += batch.length;
+        await sendRaw(producer, this.config.KAFKA_TOPIC, batch);
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  async counted(): Promise<number> {
+    return this.fx.totalReads();
+  }
+
+  async waitCounted(atLeast: number, timeoutMs = 120_000): Promise<void> {
+    await until(
+      `${this.name}: ${atLeast} reads counted`,
+      async () => ((await this.counted()) >= atLeast ? true : undefined),
+      timeoutMs,
+    );
+  }
+
+  /** The fault is over: produce a few more reads and time until everything so far is counted. */
+  async recovered(label = this.name): Promise<number> {
+    const started = Date.now();
+    await this.produce(100, 100, 0);
+    await this.waitCounted(this.produced, 180_000);
+    const ms = Date.now() - started;
+    recoveries[label] = ms;
+    return ms;
+  }
+
+  /** Every article's total is exact; on a mismatch, names the articles that are off and by how much. */
+  async assertExact(): Promise<void> {
+    await this.waitCounted(this.produced, 180_000).catch(() => undefined);
+    await sleep(1500); // room for a duplicate to show
+    const actual = await this.fx.readCounts();
+    const off: string[] = [];
+    for (const aid of new Set([...actual.keys(), ...this.expected.keys()])) {
+      const want = this.expected.get(aid) ?? 0;
+      const got = actual.get(aid) ?? 0;
+      if (got !== want)
+        off.push(`article ${aid}: ${got} counted, ${want} read (${got > want ? "+" : ""}${got - want})`);
+    }
+    const logs = this.children.map((c) => c.output().split("\n").slice(-15).join("\n")).join("\n---\n");
+    assert.deepEqual(
+      off,
+      [],
+      `${this.name}: ${off.length} articles off:\n${off.join("\n")}\n\nlast logs:\n${logs}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children)
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+    await Promise.all(this.children.map((c) => c.exited));
+    await this.fx.close();
+  }
+}
+
+async function withCase(
+  name: string,
+  overrides: Record<string, string>,
+  body: (c: Case) => Promise<void>,
+): Promise<void> {
+  const c = new Case(name, overrides);
+  try {
+    await c.open();
+    await body(c);
+    await c.assertExact();
+  } finally {
+    await c.close();
+  }
+}
+
+after(() => {
+  const file = `${ROOT}test-artifacts/fault-recovery.json`;
+  let previous: Record<string, number> = {};
+  try {
+    previous = JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
+  } catch {
+    previous = {};
+  }
+  writeFileSync(file, `${JSON.stringify({ ...previous, ...recoveries }, null, 2)}\n`);
+  for (const [name, ms] of Object.entries(recoveries)) process.stdout.write(`# recovery ${name}: ${ms} ms\n`);
+});
+
+/** Resolves once the work queue has active jobs (a worker holds them): the moment to kill it. */
+async function jobsActive(c: Case): Promise<void> {
+  const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
+    connection: c.fx.redis,
+    prefix: c.config.QUEUE_PREFIX,
+  });
+  try {
+    await until(
+      "a worker holds jobs",
+      async () => ((await work.getActiveCount()) > 0 ? true : undefined),
+      60_000,
+      10,
+    );
+  } finally {
+    await work.close();
+  }
+}
+
+test("kill -9 of the worker, at start and while it holds jobs", { timeout: 300_000 }, async () => {
+  await withCase("worker kill -9", {}, async (c) => {
+    await c.running("ingestor");
+    let worker = c.start("worker");
+    const producing = c.produce(4000);
+    await sleep(300);
+    await c.kill9(worker); // while it starts
+    worker = c.start("worker");
+    await c.waitCounted(1000);
+    await jobsActive(c);
+    await c.kill9(worker); // holding jobs: they return to the queue when their lock expires
+    worker = c.start("worker");
+    await producing;
+    await c.recovered();
+  });
+});
+
+test("kill -9 of the ingestor: another takes its partitions within 15 s", { timeout: 300_000 }, async () => {
+  await withCase("ingestor kill -9", {}, async (c) => {
+    await c.running("worker");
+    const victim = await c.running("ingestor");
+    const survivor = await c.running("ingestor");
+    const producing = c.produce(3000);
+    await c.waitCounted(800);
+    await c.kill9(victim);
+    const killedAt = Date.now();
+    await producing;
+    await c.waitCounted(c.produced, 60_000);
+    recoveries["ingestor kill -9 (partitions flow again)"] = Date.now() - killedAt;
+    assert.match(survivor.output(), /joined consumer group/);
+    await c.recovered();
+  });
+});
+
+test("kill -9 of ingestor and worker together, then restart", { timeout: 300_000 }, async () => {
+  await withCase("ingestor + worker kill -9", {}, async (c) => {
+    let worker = await c.running("worker");
+    let ingestor = await c.running("ingestor");
+    const producing = c.produce(4000);
+    await c.waitCounted(1000);
+    await Promise.all([c.kill9(ingestor), c.kill9(worker)]);
+    worker = c.start("worker");
+    ingestor = c.start("ingestor");
+    await producing;
+    await c.recovered();
+  });
+});
+
+test("Redis killed with -9 and restarted 3 s later", { timeout: 300_000 }, async () => {
+  await withCase("redis kill -9", {}, async (c) => {
+    await c.running("worker");
+    await c.running("ingestor");
+    const producing = c.produce(4000);
+    await c.waitCounted(1000);
+    const pid = Number(readFileSync(`${ROOT}.local/run/redis.pid`, "utf8"));
+    process.kill(pid, "SIGKILL");
+    await sleep(3000);
+    await services("up", "redis");
+    await producing;
+    await c.recovered();
+  });
+});
+
+test("Redis FLUSHALL mid-stream, and while every partition has a job waiting", {
+  timeout: 300_000,
+}, async () => {
+  await withCase("redis flushall", {}, async (c) => {
+    let worker = await c.running("worker");
+    const ingestor = await c.running("ingestor");
+    const producing = c.produce(4000);
+    await c.waitCounted(1000);
+    await c.fx.redis.flushall();
+    await producing;
+    await c.recovered("redis flushall mid-stream");
+    // Now with jobs surely open: no worker, so each partition's job waits when Redis forgets it.
+    await c.stop(worker);
+    await c.produce(1000, 250, 0);
+    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
+      connection: c.fx.redis,
+      prefix: c.config.QUEUE_PREFIX,
+    });
+    try {
+      await until("jobs wait", async () => ((await work.getWaitingCount()) >= PARTITIONS ? true : undefined));
+    } finally {
+      await work.close();
+    }
+    await c.fx.redis.flushall();
+    await waitForLog(ingestor, /job vanished from Redis; adding it again/);
+    worker = await c.running("worker");
+    await c.recovered();
+  });
+});
+
+test("MongoDB stopped for 30 s (jobs in backoff) with Redis restarted during the outage", {
+  timeout: 400_000,
+  skip: process.env.MONGO_URL ? "needs the local MongoDB-compatible server to stop it" : false,
+}, async () => {
+  await withCase("mongo down 30 s + redis restart", {}, async (c) => {
+    await c.running("worker");
+    await c.running("ingestor");
+    const producing = c.produce(3000);
+    await c.waitCounted(800);
+    await services("down", "mongo");
+    await sleep(10_000);
+    const pid = Number(readFileSync(`${ROOT}.local/run/redis.pid`, "utf8"));
+    process.kill(pid, "SIGKILL");
+    await sleep(2000);
+    await services("up", "redis");
+    await producing;
+    await sleep(18_000);
+    await services("up", "mongo");
+    await c.recovered();
+  });
+});
+
+test("Kafka broker restarted", {
+  timeout: 400_000,
+  skip: process.env.KAFKA_BROKERS ? "needs the local broker to restart it" : false,
+}, async () => {
+  await withCase("kafka restart", {}, async (c) => {
+    await c.running("worker");
+    await c.running("ingestor");
+    await c.produce(2500);
+    await c.waitCounted(500);
+    await services("down", "kafka");
+    await sleep(2000);
+    await services("up", "kafka");
+    await c.produce(1500);
+    await c.recovered();
+  });
+});
+
+test("rebalance while a job is in flight; the new owner fetches other batch sizes", {
+  timeout: 300_000,
+}, async () => {
+  await withCase("rebalance mid-job", {}, async (c) => {
+    const first = await c.running("ingestor");
+    await c.produce(2000, 200, 20);
+    // No worker yet: every partition has a job in flight, waiting.
+    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
+      connection: c.fx.redis,
+      prefix: c.config.QUEUE_PREFIX,
+    });
+    try {
+      await until("a job per partition waits", async () =>
+        (await work.getWaitingCount()) >= PARTITIONS ? true : undefined,
+      );
+    } finally {
+      await work.close();
+    }
+    const second = c.start("ingestor", { JOB_MAX_EVENTS: "70", KAFKA_MAX_BYTES_PER_PARTITION: "4096" });
+    await waitForLog(second, /joined consumer group/, 60_000);
+    await c.running("worker");
+    const producing = c.produce(2000);
+    await c.waitCounted(2500);
+    await c.kill9(first); // its partitions move to the second, mid-job
+    await producing;
+    await c.recovered();
+  });
+});
+
+test("a completed job duplicated by hand, and waiting jobs duplicated, count nothing twice", {
+  timeout: 300_000,
+}, async () => {
+  await withCase("duplicate jobs", {}, async (c) => {
+    const ingestor = await c.running("ingestor");
+    let worker = await c.running("worker");
+    await c.produce(1500, 150, 20);
+    await c.waitCounted(c.produced);
+    await c.stop(worker);
+    await c.produce(1500, 150, 20);
+    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
+      connection: c.fx.redis,
+      prefix: c.config.QUEUE_PREFIX,
+    });
+    try {
+      await until("jobs wait", async () => ((await work.getWaitingCount()) >= PARTITIONS ? true : undefined));
+      // Bull Board's "Duplicate": the same name and data under a new id.
+      const completed = await work.getCompleted(0, 3);
+      const waiting = await work.getWaiting();
+      assert.ok(completed.length > 0 && waiting.length > 0);
+      for (const job of [...completed, ...waiting]) await work.add(readJobName(job.data), job.data);
+      worker = await c.running("worker");
+      await c.recovered();
+      assert.ok(!/partition held back/.test(ingestor.output()));
+    } finally {
+      await work.close();
+    }
+  });
+});
+
+test("topic deleted and re-created: held back with a reason, then counted once after a new incarnation", {
+  timeout: 400_000,
+}, async () => {
+  await withCase("topic re-created", {}, async (c) => {
+    let worker = await c.running("worker");
+    let ingestor = await c.running("ingestor");
+    await c.produce(2000, 200, 10);
+    await c.waitCounted(c.produced);
+    await Promise.all([c.stop(ingestor), c.stop(worker)]);
+
+    const admin = kafkaFor(c.config).admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [c.config.KAFKA_TOPIC] });
+      await until("topic gone", async () =>
+        (await admin.listTopics()).includes(c.config.KAFKA_TOPIC) ? undefined : true,
+      );
+      await until(
+        "topic re-created",
+        async () => {
+          await admin.createTopics({
+            topics: [{ topic: c.config.KAFKA_TOPIC, numPartitions: PARTITIONS }],
+            waitForLeaders: true,
+          });
+          return (await admin.fetchTopicMetadata({ topics: [c.config.KAFKA_TOPIC] })).topics[0]?.partitions
+            .length === PARTITIONS
+            ? true
+            : undefined;
+        },
+        30_000,
+        500,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    const before = await c.counted();
+    c.aidBase = 1000;
+    await c.produce(2000, 200, 10);
+
+    // The same processes and settings: nothing of the new topic may count as a replay.
+    worker = await c.running("worker");
+    ingestor = await c.running("ingestor");
+    await waitForLog(ingestor, /partition held back/, 60_000);
+    assert.match(ingestor.output(), /restarted \(topic re-created or replaced\?\)/);
+    assert.equal(await c.counted(), before, "nothing counted while held back");
+
+    // The operator gives the topic a new incarnation and restarts the processes.
+    await Promise.all([c.stop(ingestor), c.stop(worker)]);
+    const fresh = { KAFKA_TOPIC_INCARNATION: "2" };
+    worker = await c.running("worker", fresh);
+    ingestor = await c.running("ingestor", fresh);
+    await c.recovered();
+  });
+});
