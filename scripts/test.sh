@@ -10,6 +10,9 @@ cd "$ROOT"
 # test/events/parse-read-event-go.test.ts builds a Go program and fails without go on PATH.
 command -v go >/dev/null || apt_install golang-go
 bash scripts/services/up.sh
+# The MySQL importer's tests (test/import/) need a MySQL-compatible server: a local MariaDB,
+# unless MYSQL_URL names one (up.sh then starts nothing).
+bash scripts/services/up.sh mariadb
 mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 reporter=tap

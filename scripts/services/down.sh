@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Stops the local services that scripts/services/up.sh started. Safe to repeat; data is kept
-# in .local/ (delete that folder for a clean slate). Usage: down.sh [redis|mongo|kafka]...
+# in .local/ (delete that folder for a clean slate). Usage: down.sh [redis|mongo|kafka|mariadb]...
+# (default: all four; stopping one that is not running is a no-op)
 source "$(dirname "$0")/lib.sh"
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(kafka mongo redis)
+[ ${#wanted[@]} -gt 0 ] || wanted=(kafka mongo redis mariadb)
 for name in "${wanted[@]}"; do
   case "$name" in
     redis)
       pid_alive redis && { redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true; }
       stop redis ;;
-    kafka | mongo) stop "$name" ;;
-    *) die "unknown service: $name (redis, mongo or kafka)" ;;
+    kafka | mongo | mariadb) stop "$name" ;;
+    *) die "unknown service: $name (redis, mongo, kafka or mariadb)" ;;
   esac
 done
 log "stopped: ${wanted[*]}"

@@ -12,6 +12,10 @@ KAFKA_PORT="${LOCAL_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 REDIS_PORT="${LOCAL_REDIS_PORT:-6379}"
 MONGO_PORT="${LOCAL_MONGO_PORT:-27017}"
+MARIADB_PORT="${LOCAL_MARIADB_PORT:-3306}"
+# A unix socket path may not exceed ~107 bytes; a deep checkout falls back to a short one.
+MARIADB_SOCK="$LOCAL/mariadb/mysqld.sock"
+[ ${#MARIADB_SOCK} -le 100 ] || MARIADB_SOCK="${TMPDIR:-/tmp}/interactive-mariadb-$(id -u)-$MARIADB_PORT.sock"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }

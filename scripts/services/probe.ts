@@ -1,8 +1,9 @@
 // Waits until a service answers its own protocol (not merely an open port), or times out.
-// Usage: node --import tsx scripts/services/probe.ts <kafka|mongo> <brokers|url> <timeout-seconds>
+// Usage: node --import tsx scripts/services/probe.ts <kafka|mongo|mysql> <brokers|url> <timeout-seconds>
 // Exit 0 when it answered, 1 when it did not within the timeout.
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
+import { createConnection } from "mysql2/promise";
 
 const [kind, target, timeoutArg] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutArg ?? "60") * 1000;
@@ -32,15 +33,32 @@ async function mongoAnswers(url: string): Promise<void> {
   }
 }
 
+// A login and a query over TCP: the port alone would not show that the user exists.
+async function mysqlAnswers(url: string): Promise<void> {
+  const conn = await createConnection({ uri: url, connectTimeout: 1000 });
+  try {
+    await conn.query("SELECT 1");
+  } finally {
+    await conn.end();
+  }
+}
+
+const probes = new Map<string, (target: string) => Promise<void>>([
+  ["kafka", kafkaAnswers],
+  ["mongo", mongoAnswers],
+  ["mysql", mysqlAnswers],
+]);
+
 async function main(): Promise<number> {
-  if (target === undefined || (kind !== "kafka" && kind !== "mongo")) {
-    console.error("usage: probe.ts <kafka|mongo> <brokers|url> <timeout-seconds>");
+  const answers = kind === undefined ? undefined : probes.get(kind);
+  if (target === undefined || answers === undefined) {
+    console.error("usage: probe.ts <kafka|mongo|mysql> <brokers|url> <timeout-seconds>");
     return 2;
   }
   let lastError = "";
   while (Date.now() < deadline) {
     try {
-      await (kind === "kafka" ? kafkaAnswers(target) : mongoAnswers(target));
+      await answers(target);
       return 0;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the local Kafka (KRaft), Redis and MongoDB-compatible server on loopback, installing
 # what is missing first. Returns once each answers its own protocol. Idempotent: a service that
-# already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL)
-# is not started at all. Usage: up.sh [redis|mongo|kafka]... (default: all three)
+# already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL,
+# MYSQL_URL) is not started at all. Usage: up.sh [redis|mongo|kafka|mariadb]... (default: redis,
+# mongo and kafka; MariaDB, which only the MySQL importer's tests need, only when named)
 source "$(dirname "$0")/lib.sh"
 
 start_redis() {
@@ -54,6 +55,53 @@ start_mongo() {
     -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/data.mv"
 }
 
+# MariaDB stands in for the Go service's MySQL in the importer's tests: Debian's server with its
+# own data directory and socket under .local/, on loopback, with a user test/test over TCP.
+mariadbd_bin() { command -v mariadbd || echo /usr/sbin/mariadbd; } # /usr/sbin is not on every PATH
+
+start_mariadb() {
+  if [ -n "${MYSQL_URL:-}" ]; then log "mariadb: external (MYSQL_URL), not starting"; return 0; fi
+  if pid_alive mariadb; then log "mariadb: already running"; return 0; fi
+  [ -x "$(mariadbd_bin)" ] && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null ||
+    apt_install mariadb-server mariadb-client
+  # Debian's own mariadb service (its install starts it on systemd machines) listens on 3306 too.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$MARIADB_PORT") 2>/dev/null; then
+    die "mariadb: 127.0.0.1:$MARIADB_PORT is taken by a server this script did not start (Debian's mariadb service? 'systemctl disable --now mariadb'); set LOCAL_MARIADB_PORT to a free port, or MYSQL_URL to use that server"
+  fi
+  local dir="$LOCAL/mariadb" as_user=()
+  # mariadbd refuses to run as root unless told to.
+  [ "$(id -u)" = 0 ] && as_user=(--user=root)
+  mkdir -p "$dir" "$(dirname "$MARIADB_SOCK")"
+  if [ ! -d "$dir/data/mysql" ]; then
+    log "mariadb: initialising $dir/data"
+    rm -rf "$dir/data"
+    # normal: root@localhost logs in over the socket without a password, whatever the OS user.
+    # --force: do not stop when this host's name does not resolve (common in containers).
+    mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+      --skip-name-resolve --force "${as_user[@]}" >>"$LOGS/mariadb.log" 2>&1 ||
+      { rm -rf "$dir/data"; die "mariadb-install-db failed; see $LOGS/mariadb.log"; }
+  fi
+  spawn mariadb "$(mariadbd_bin)" --no-defaults --datadir="$dir/data" --socket="$MARIADB_SOCK" \
+    --port="$MARIADB_PORT" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$dir/mariadbd.pid" \
+    "${as_user[@]}"
+}
+
+# Waits for the socket, creates the test user (once; repeating it changes nothing), then checks
+# that the user logs in over TCP, as the tests will.
+ready_mariadb() {
+  local i
+  for i in $(seq 1 600); do
+    mariadb-admin --no-defaults --socket="$MARIADB_SOCK" -uroot ping >/dev/null 2>&1 && break
+    pid_alive mariadb || { log "mariadb exited; see $LOGS/mariadb.log"; return 1; }
+    sleep 0.1
+  done
+  mariadb --no-defaults --socket="$MARIADB_SOCK" -uroot -e \
+    "CREATE USER IF NOT EXISTS 'test'@'127.0.0.1' IDENTIFIED BY 'test';
+     GRANT ALL PRIVILEGES ON *.* TO 'test'@'127.0.0.1';" >>"$LOGS/mariadb.log" 2>&1 ||
+    { log "mariadb: could not create the test user; see $LOGS/mariadb.log"; return 1; }
+  probe mysql "mysql://test:test@127.0.0.1:$MARIADB_PORT/" 30
+}
+
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(redis mongo kafka)
 want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
@@ -63,6 +111,7 @@ ensure_node_deps
 want redis && start_redis
 want mongo && start_mongo
 want kafka && start_kafka
+want mariadb && start_mariadb
 
 fail=0
 if want redis && [ -z "${REDIS_URL:-}" ]; then
@@ -76,6 +125,9 @@ if want mongo && [ -z "${MONGO_URL:-}" ]; then
 fi
 if want kafka && [ -z "${KAFKA_BROKERS:-}" ]; then
   probe kafka "127.0.0.1:$KAFKA_PORT" 90 || { log "see $LOGS/kafka.log"; fail=1; }
+fi
+if want mariadb && [ -z "${MYSQL_URL:-}" ]; then
+  ready_mariadb || { log "see $LOGS/mariadb.log"; fail=1; }
 fi
 [ "$fail" = 0 ] || die "some services did not start"
 log "all services answer ($(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $started}") s)"

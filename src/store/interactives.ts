@@ -30,7 +30,8 @@ export const READ_CONCERN: ReadConcernLike = { level: "majority" };
 const DUPLICATE_KEY = 11000;
 const READ_SLICE = 200;
 /** Unique indexes a compare-and-set upsert collides with when the document changed meanwhile. */
-const CONFLICT_INDEXES = new Set(["_id_", "id_version"]);
+// (`id_imported`, the importer's index, holds `_id` too: a collision there is one on `_id`.)
+const CONFLICT_INDEXES = new Set(["_id_", "id_version", "id_imported"]);
 
 /** The index a duplicate-key error names (from its message, which every server version has). */
 export function duplicateKeyIndex(message: string): string | undefined {
