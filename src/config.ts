@@ -72,6 +72,9 @@ const schema = z.object({
   GROUP_MAX_JOBS: int(1, 1000, "an integer from 1 to 1000").default(32),
   GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(50_000),
   GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
+  // Articles whose last written version and marks a worker remembers, to write them without a
+  // read first (about 200 bytes each). 0: read before every write.
+  WORKER_STATE_CACHE_ARTICLES: int(0, 10_000_000, "an integer from 0 to 10000000").default(200_000),
   WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(1),
   // A killed worker's jobs return to the queue within about twice this; a worker whose event loop
   // blocks longer loses its jobs to another (harmless: the marks skip what it applied).

@@ -4,16 +4,10 @@
 // its limits), so groups grow with the load instead of queueing up as many small flushes.
 // Every add() settles with its group's flush: it resolves when the flush succeeded, rejects with
 // the flush's error when the flush threw, or with its own error when the flush reported one for
-// that item alone. An item added under a key the buffer already holds (parked or flushing) is
-// refused at once: the same job twice in one group would otherwise be applied twice over.
-
-/** add() was given a key the buffer holds already. */
-export class DuplicateItemError extends Error {
-  constructor(readonly key: string) {
-    super(`${key} is already being applied by this worker`);
-    this.name = "DuplicateItemError";
-  }
-}
+// that item alone. An item added under a key the buffer already holds (parked or flushing; say
+// a job BullMQ handed over again after its lock was lost) is not added a second time: that
+// add() settles with the held item's outcome. Refusing it instead would fail the job and spend
+// one of its attempts, and a few of those could hold its partition back for nothing.
 
 export interface GroupLimits {
   maxItems: number;
@@ -36,8 +30,8 @@ export class GroupBuffer<T> {
   /** The collecting group is due (full or waited long enough) but no flush slot is free. */
   private due = false;
   private readonly inFlight = new Set<Promise<void>>();
-  /** Keys of the items parked or flushing. */
-  private readonly held = new Set<string>();
+  /** Keys of the items parked or flushing, with the outcome every add() of that key gets. */
+  private readonly held = new Map<string, Promise<void>>();
 
   constructor(
     private readonly limits: GroupLimits,
@@ -46,8 +40,14 @@ export class GroupBuffer<T> {
   ) {}
 
   add(item: T, weight: number, key?: string): Promise<void> {
-    if (key !== undefined && this.held.has(key)) return Promise.reject(new DuplicateItemError(key));
-    if (key !== undefined) this.held.add(key);
+    const held = key === undefined ? undefined : this.held.get(key);
+    if (held !== undefined) return held;
+    const outcome = this.park(item, weight, key);
+    if (key !== undefined) this.held.set(key, outcome);
+    return outcome;
+  }
+
+  private park(item: T, weight: number, key: string | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ item, key, resolve, reject });
       this.weight += weight;

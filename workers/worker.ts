@@ -8,6 +8,7 @@ import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
 import { openQueues, redisConnection } from "../src/queue/queues.js";
 import { InteractiveStore } from "../src/store/interactives.js";
+import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
 import { startReadWorker } from "./read-worker.js";
 
@@ -27,10 +28,14 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
   const queues = openQueues(config, cacheRedis);
   queueGauges(registry, [queues.work, queues.dead]);
   const m = workerMetrics(registry);
+  const states =
+    config.WORKER_STATE_CACHE_ARTICLES > 0
+      ? new ArticleStateCache(config.WORKER_STATE_CACHE_ARTICLES)
+      : undefined;
   const reads = startReadWorker(
     config,
     workerRedis,
-    { store, cache },
+    { store, cache, ...(states ? { states } : {}) },
     log.child({ component: "reads" }),
     (o, ms, jobs) => {
       m.groupJobs.observe(o.jobs);

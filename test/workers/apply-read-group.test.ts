@@ -10,6 +10,7 @@ import { ReadCache } from "../../src/cache/read-cache.js";
 import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
 import { InteractiveStore, RejectedDocumentsError } from "../../src/store/interactives.js";
 import { applyReadGroup } from "../../workers/apply-read-group.js";
+import { ArticleStateCache } from "../../workers/article-state-cache.js";
 import { testConfig, uniqueName } from "../support/env.js";
 
 const config = testConfig();
@@ -129,4 +130,52 @@ test("a document MongoDB refuses for another reason fails only the jobs with tha
   // The bad job's other article was written; its retry will skip it.
   assert.equal(await readCnt(7002n), 2);
   assert.equal(await readCnt(7003n), 1);
+});
+
+test("remembered states: a warm article is written with no read; one changed meanwhile elsewhere is read again, still exact", async () => {
+  const commands: string[] = [];
+  const watched = new MongoClient(config.MONGO_URL, { monitorCommands: true });
+  watched.on("commandStarted", (e) => {
+    if (e.commandName === "find" && JSON.stringify(e.command.filter).includes("article:"))
+      commands.push("find");
+    if (e.commandName === "update" && e.command.update === "interactives") commands.push("update");
+  });
+  await watched.connect();
+  try {
+    const mine = {
+      store: new InteractiveStore(watched.db(config.MONGO_DB)),
+      cache,
+      states: new ArticleStateCache(1000),
+    };
+    const theirs = { store, cache, states: new ArticleStateCache(1000) };
+    const aids = [8000n, 8001n, 8002n];
+    // New documents: planned as absent, written without a read.
+    await applyReadGroup(mine, [job(12, 0n, aids)]);
+    assert.deepEqual(commands, ["update"]);
+    // Warm: this worker wrote them last, so no read again.
+    commands.length = 0;
+    await applyReadGroup(mine, [job(12, 3n, aids)]);
+    assert.deepEqual(commands, ["update"]);
+    // Another worker writes 8001 (and replays a range of ours): our remembered version is stale.
+    await applyReadGroup(theirs, [job(13, 0n, [8001n]), job(12, 3n, aids)]);
+    commands.length = 0;
+    const { outcome } = await applyReadGroup(mine, [job(12, 6n, aids), job(12, 3n, aids)]);
+    assert.equal(outcome.added, 3);
+    assert.deepEqual(commands, ["update", "find", "update"], "one refused write, one read, one write");
+    assert.equal(await readCnt(8000n), 3);
+    assert.equal(await readCnt(8001n), 4);
+    assert.equal(await readCnt(8002n), 3);
+  } finally {
+    await watched.close();
+  }
+});
+
+test("several workers with remembered states applying the same jobs at once still count once", async () => {
+  const aids = Array.from({ length: 200 }, (_, i) => 9000n + BigInt(i % 40));
+  const workers = [1, 2, 3].map(() => ({ store, cache, states: new ArticleStateCache(1000) }));
+  for (let round = 0; round < 3; round++) {
+    const jobs = [job(20, BigInt(round * 200), aids), job(21, BigInt(round * 200), aids)];
+    await Promise.all(workers.map((w) => applyReadGroup(w, jobs)));
+  }
+  for (let a = 0; a < 40; a++) assert.equal(await readCnt(9000n + BigInt(a)), 30);
 });
