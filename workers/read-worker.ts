@@ -3,7 +3,7 @@
 // many jobs are held at once, renews their locks meanwhile, and retries a failed job with
 // backoff, each on its own. A job fails alone when the fault is its own (its partition's offsets
 // restarted, a document of its articles refused); an outage fails the whole group.
-import { type Job, Worker } from "bullmq";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
@@ -35,6 +35,7 @@ type WorkerConfig = Pick<
   | "WORKER_CONCURRENCY"
   | "WORKER_LOCK_MS"
   | "JOB_MAX_STALLS"
+  | "KAFKA_TOPIC_INCARNATION"
 >;
 
 export function startReadWorker(
@@ -72,6 +73,16 @@ export function startReadWorker(
     config.WORK_QUEUE,
     async (job: Job<ReadJobData, ReadJobResult, string>) => {
       const data = validateReadJobData(job.data);
+      const incarnation = data.incarnation ?? "";
+      if (incarnation !== config.KAFKA_TOPIC_INCARNATION) {
+        // Read from another life of the topic than this worker counts: applying it would count
+        // its reads under that life's marks, again. After a re-creation the ingestors re-read
+        // what is still to count under the new incarnation.
+        throw new UnrecoverableError(
+          `job of topic incarnation "${incarnation}", this worker counts incarnation ` +
+            `"${config.KAFKA_TOPIC_INCARNATION}" (KAFKA_TOPIC_INCARNATION): not applied`,
+        );
+      }
       await buffer.add(data, data.events, job.id);
       const outcome = outcomes.get(data);
       return {

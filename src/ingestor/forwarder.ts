@@ -18,7 +18,7 @@ import { parseReadEvent } from "../events/parse-read-event.js";
 import type { Logger } from "../logger.js";
 import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
-import { ReadJobBuilder, type ReadJobData, readJobId } from "../queue/read-job.js";
+import { ReadJobBuilder, type ReadJobData, readJobId, topicLife } from "../queue/read-job.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
 export interface ConsumerControl {
@@ -26,7 +26,39 @@ export interface ConsumerControl {
   resume(topics: { topic: string; partitions: number[] }[]): void;
   paused(): { topic: string; partitions: number[] }[];
   seek(target: { topic: string; partition: number; offset: string }): void;
-  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  commitOffsets(
+    offsets: { topic: string; partition: number; offset: string; metadata: string | null }[],
+  ): Promise<void>;
+}
+
+/** The group's committed offset of a partition and its metadata, as Kafka holds them. */
+export type CommittedOffset = (
+  topic: string,
+  partition: number,
+) => Promise<{ offset: string; metadata: string | null } | undefined>;
+
+/**
+ * The last message applied from a partition, named by offset and timestamp. It travels with
+ * every commit (as the commit's metadata) and is checked when the partition is read again: the
+ * fetch resumes AT that message, which must still be the same one. A different message there, or
+ * a log that now starts before it, means the topic was re-created or replaced: the partition is
+ * held back instead of reading a new log from an old position.
+ */
+export interface LastApplied {
+  life: string;
+  offset: bigint;
+  timestamp: string;
+}
+
+/** Commit metadata: `<topic life>@<offset>@<timestamp>` (the life may itself hold one '@'). */
+export function encodeLastApplied(a: LastApplied): string {
+  return `${a.life}@${a.offset}@${a.timestamp}`;
+}
+
+export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
+  const m = /^(.+)@(\d{1,19})@(-?\d{1,19})$/.exec(metadata ?? "");
+  if (m === null) return undefined;
+  return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };
 }
 
 /** What the forwarder needs of one kafkajs batch. */
@@ -70,6 +102,8 @@ interface Watch {
 export interface ForwarderEvents {
   consumed(valid: number, invalid: number): void;
   committed(topic: string, partition: number, offset: bigint): void;
+  /** Messages removed from Kafka (retention) before this group read them: lost to it. */
+  skipped(topic: string, partition: number, count: bigint): void;
 }
 
 type ForwarderConfig = Pick<Config, "JOB_MAX_EVENTS" | "MAX_MESSAGE_BYTES" | "KAFKA_TOPIC_INCARNATION">;
@@ -98,6 +132,13 @@ const key = (topic: string, partition: number) => `${topic}|${partition}`;
 
 export class Forwarder {
   private readonly watches = new Map<string, Watch>();
+  /**
+   * Per partition, since its assignment: the last applied message the next batch must start
+   * with (checked, then skipped), or null once checked (nothing to check, or checked already).
+   */
+  private readonly resumeAt = new Map<string, LastApplied | null>();
+  /** Partitions held back without a job: their log is not the one their position came from. */
+  private readonly blocked = new Map<string, { partition: number; reason: string }>();
   private stopping = false;
   private readonly timing: ForwarderTiming;
 
@@ -105,11 +146,16 @@ export class Forwarder {
     private readonly config: ForwarderConfig,
     private readonly sink: JobSink,
     private readonly consumer: ConsumerControl,
+    private readonly committed: CommittedOffset,
     private readonly log: Logger,
     private readonly events?: ForwarderEvents,
     timing: Partial<ForwarderTiming> = {},
   ) {
     this.timing = { ...DEFAULT_TIMING, ...timing };
+  }
+
+  private life(topic: string): string {
+    return topicLife(topic, this.config.KAFKA_TOPIC_INCARNATION);
   }
 
   /** Wakes the watcher of a job that completed or failed (from BullMQ's event stream). */
@@ -118,7 +164,8 @@ export class Forwarder {
   }
 
   async handleBatch(batch: BatchInput, control: BatchControl): Promise<void> {
-    const { topic, partition, messages } = batch;
+    const { topic, partition } = batch;
+    let { messages } = batch;
     const k = key(topic, partition);
     if (this.stopping) return;
     if (this.watches.has(k)) {
@@ -127,8 +174,22 @@ export class Forwarder {
       this.consumer.pause([{ topic, partitions: [partition] }]);
       return;
     }
+    if (this.blocked.has(k)) {
+      this.consumer.pause([{ topic, partitions: [partition] }]);
+      return;
+    }
     const batchLast = messages[messages.length - 1]?.offset;
     if (batchLast === undefined) return;
+    let checked: BatchInput["messages"] | undefined;
+    try {
+      checked = await this.checkContinuity(topic, partition, messages, control);
+    } catch (err) {
+      this.log.warn({ err, partition }, "could not read the committed offset; will fetch again");
+      await sleep(this.timing.retryMaxMs / 5);
+      return;
+    }
+    if (checked === undefined) return;
+    messages = checked;
 
     let i = 0;
     while (i < messages.length) {
@@ -147,7 +208,8 @@ export class Forwarder {
         }
         const chunkLast = builder.lastOffset as bigint;
         if (builder.eventCount === 0) {
-          await this.commit(topic, partition, chunkLast + 1n);
+          const lastTimestamp = chunk[chunk.length - 1]?.timestamp ?? "0";
+          await this.commit(topic, partition, chunkLast, lastTimestamp);
           control.resolveOffset(chunkLast.toString());
           i += chunk.length;
           continue;
@@ -171,6 +233,92 @@ export class Forwarder {
         return;
       }
     }
+  }
+
+  /**
+   * The messages of a batch that are new, after checking that the log is the one the partition's
+   * position came from (see LastApplied). Undefined: nothing to do now (sought back to the
+   * message to check, or held back).
+   */
+  private async checkContinuity(
+    topic: string,
+    partition: number,
+    messages: BatchInput["messages"],
+    control: BatchControl,
+  ): Promise<BatchInput["messages"] | undefined> {
+    const k = key(topic, partition);
+    let expected = this.resumeAt.get(k);
+    const first = messages[0] as BatchInput["messages"][number];
+    if (expected === undefined) {
+      // First batch since the assignment: the fetch starts at the committed offset.
+      const c = await this.committed(topic, partition);
+      const last = decodeLastApplied(c?.metadata);
+      expected = null;
+      if (c !== undefined && last !== undefined && last.life !== this.life(topic)) {
+        // Committed under another life of the topic (this ingestor was given a new incarnation
+        // after a re-creation): that position means nothing in this log. Start this life where a
+        // new group starts (offset 0, or the log's start or end when out of range, as
+        // KAFKA_FROM_BEGINNING says).
+        this.resumeAt.set(k, null);
+        this.log.warn(
+          { partition, committed: c.offset, committedLife: last.life, life: this.life(topic) },
+          "committed offset belongs to another life of the topic; starting this one from the beginning",
+        );
+        this.consumer.seek({ topic, partition, offset: "0" });
+        return undefined;
+      }
+      if (c !== undefined && last !== undefined && BigInt(c.offset) === last.offset + 1n) expected = last;
+      this.resumeAt.set(k, expected);
+      if (expected !== null && BigInt(first.offset) === expected.offset + 1n) {
+        // Go back one message, to see that the last one applied is still there.
+        this.consumer.seek({ topic, partition, offset: expected.offset.toString() });
+        return undefined;
+      }
+    }
+    if (expected === null) return messages;
+    this.resumeAt.set(k, null);
+    const firstOffset = BigInt(first.offset);
+    if (firstOffset === expected.offset && first.timestamp === expected.timestamp) {
+      // The last message applied, still there: skip it.
+      control.resolveOffset(first.offset);
+      const rest = messages.slice(1);
+      return rest.length > 0 ? rest : undefined;
+    }
+    if (firstOffset <= expected.offset) {
+      const found =
+        firstOffset === expected.offset
+          ? `the message there was sent at ${first.timestamp}, not ${expected.timestamp}`
+          : `the log now starts at offset ${firstOffset}`;
+      this.block(
+        topic,
+        partition,
+        `the log is not the one this partition was read from (topic re-created or replaced?): ` +
+          `the last message applied was offset ${expected.offset}, sent at ${expected.timestamp}; ${found}. ` +
+          `Nothing of it was read. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and ` +
+          `worker and restart them; see docs/reliability.md`,
+      );
+      return undefined;
+    }
+    if (firstOffset > expected.offset + 1n) {
+      const lost = firstOffset - expected.offset - 1n;
+      this.events?.skipped(topic, partition, lost);
+      this.log.error(
+        {
+          partition,
+          from: (expected.offset + 1n).toString(),
+          to: (firstOffset - 1n).toString(),
+          lost: lost.toString(),
+        },
+        "messages were removed from Kafka before they were read (retention shorter than a hold-back?); they are lost",
+      );
+    }
+    return messages;
+  }
+
+  private block(topic: string, partition: number, reason: string): void {
+    this.blocked.set(key(topic, partition), { partition, reason });
+    this.consumer.pause([{ topic, partitions: [partition] }]);
+    this.log.error({ partition, reason }, "partition held back");
   }
 
   private parseChunk(
@@ -209,7 +357,9 @@ export class Forwarder {
 
   /** Adds the job, or finds the one already there with that id; returns the job's real data. */
   private async submit(id: string, data: ReadJobData): Promise<ReadJobData> {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === 5) throw new Error(`job ${id} disappears as soon as it is added`);
+      if (attempt > 0) await sleep(this.timing.retryMinMs * 2 ** attempt);
       await this.sink.add(id, data);
       const job = await this.sink.inspect(id);
       if (job !== undefined) {
@@ -306,11 +456,12 @@ export class Forwarder {
     }
 
     w.state = "committing";
-    const next = BigInt(w.data.lastOffset) + 1n;
+    const last = BigInt(w.data.lastOffset);
+    const lastTimestamp = w.data.lastTimestamp === undefined ? undefined : String(w.data.lastTimestamp);
     for (;;) {
       if (w.cancelled) return;
       try {
-        await this.commit(topic, partition, next);
+        await this.commit(topic, partition, last, lastTimestamp);
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition
@@ -320,9 +471,27 @@ export class Forwarder {
       }
     }
     if (w.cancelled) return;
-    // Fetch on from exactly the offset after the job, whatever was resolved before.
-    this.consumer.seek({ topic, partition, offset: next.toString() });
+    // Fetch on from the job's last message, whatever was resolved before: the next batch must
+    // find it there (same timestamp) before anything after it is read.
+    const k = key(topic, partition);
+    if (lastTimestamp === undefined) {
+      this.resumeAt.set(k, null);
+      this.bestEffort(() => this.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
+    } else {
+      this.resumeAt.set(k, { life: this.life(topic), offset: last, timestamp: lastTimestamp });
+      this.bestEffort(() => this.consumer.seek({ topic, partition, offset: last.toString() }));
+    }
     this.release(w);
+  }
+
+  /** Seek and resume are in-memory; they throw only while kafkajs restarts the consumer, which then
+   * starts over from the committed offsets anyway. */
+  private bestEffort(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.log.warn({ err }, "consumer not running; it resumes from the committed offsets");
+    }
   }
 
   private holdBack(w: Watch, reason: string): void {
@@ -342,8 +511,19 @@ export class Forwarder {
     });
   }
 
-  private async commit(topic: string, partition: number, offset: bigint): Promise<void> {
-    await this.consumer.commitOffsets([{ topic, partition, offset: offset.toString() }]);
+  /** Commits the offset after `last`, naming the message at `last` in the metadata. */
+  private async commit(
+    topic: string,
+    partition: number,
+    last: bigint,
+    lastTimestamp?: string,
+  ): Promise<void> {
+    const metadata =
+      lastTimestamp === undefined
+        ? null
+        : encodeLastApplied({ life: this.life(topic), offset: last, timestamp: lastTimestamp });
+    const offset = last + 1n;
+    await this.consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }]);
     this.events?.committed(topic, partition, offset);
   }
 
@@ -351,7 +531,9 @@ export class Forwarder {
     const { topic, partition } = w.data;
     const k = key(topic, partition);
     if (this.watches.get(k) === w) this.watches.delete(k);
-    if (!w.cancelled && !this.stopping) this.consumer.resume([{ topic, partitions: [partition] }]);
+    if (!w.cancelled && !this.stopping) {
+      this.bestEffort(() => this.consumer.resume([{ topic, partitions: [partition] }]));
+    }
   }
 
   /**
@@ -360,6 +542,9 @@ export class Forwarder {
    */
   onAssignment(assigned: Record<string, number[]>): void {
     const mine = new Set(Object.entries(assigned).flatMap(([t, ps]) => ps.map((p) => key(t, p))));
+    // kafkajs restarts every partition from its committed offset after a rebalance: check anew.
+    this.resumeAt.clear();
+    for (const k of [...this.blocked.keys()]) if (!mine.has(k)) this.blocked.delete(k);
     for (const [k, w] of this.watches) {
       if (!mine.has(k)) {
         w.cancelled = true;
@@ -372,7 +557,10 @@ export class Forwarder {
       .paused()
       .map(({ topic, partitions }) => ({
         topic,
-        partitions: partitions.filter((p) => mine.has(key(topic, p)) && !this.watches.has(key(topic, p))),
+        partitions: partitions.filter(
+          (p) =>
+            mine.has(key(topic, p)) && !this.watches.has(key(topic, p)) && !this.blocked.has(key(topic, p)),
+        ),
       }))
       .filter((tp) => tp.partitions.length > 0);
     if (toResume.length > 0) this.consumer.resume(toResume);
@@ -399,12 +587,19 @@ export class Forwarder {
   }
 
   status(): PartitionStatus[] {
-    return [...this.watches.values()].map((w) => ({
+    const watched: PartitionStatus[] = [...this.watches.values()].map((w) => ({
       partition: w.data.partition,
       jobId: w.jobId,
       state: w.state,
       ...(w.reason !== undefined ? { reason: w.reason } : {}),
     }));
+    const blocked: PartitionStatus[] = [...this.blocked.values()].map((b) => ({
+      partition: b.partition,
+      jobId: "",
+      state: "held-back",
+      reason: b.reason,
+    }));
+    return [...watched, ...blocked];
   }
 }
 

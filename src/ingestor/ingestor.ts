@@ -77,13 +77,21 @@ export async function startIngestor(
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
   // The gauges above read the forwarder only when scraped, after it exists.
-  const forwarder: Forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, log, {
+  const committed = async (topic: string, partition: number) => {
+    const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
+    const p = offsets?.partitions.find((o) => o.partition === partition);
+    return p === undefined || Number(p.offset) < 0 ? undefined : { offset: p.offset, metadata: p.metadata };
+  };
+  const forwarder: Forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, committed, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);
       metrics.consumed.inc({ result: "dead_letter" }, invalid);
     },
     committed(_topic, partition) {
       metrics.committed.inc({ partition: String(partition) });
+    },
+    skipped(_topic, partition, count) {
+      metrics.skipped.inc({ partition: String(partition) }, Number(count));
     },
   });
   queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));

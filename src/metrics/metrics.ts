@@ -31,6 +31,7 @@ export function queueGauges(registry: Registry, queues: Queue[]): void {
 export interface IngestorMetrics {
   consumed: Counter<"result">;
   committed: Counter<"partition">;
+  skipped: Counter<"partition">;
 }
 
 export function ingestorMetrics(
@@ -77,6 +78,12 @@ export function ingestorMetrics(
     committed: new Counter({
       name: "interactive_offsets_committed_total",
       help: "Offset commits after an applied range, by partition",
+      labelNames: ["partition"],
+      registers: [registry],
+    }),
+    skipped: new Counter({
+      name: "interactive_messages_skipped_total",
+      help: "Messages removed from Kafka (retention) before this group read them, by partition",
       labelNames: ["partition"],
       registers: [registry],
     }),

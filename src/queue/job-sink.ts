@@ -40,7 +40,12 @@ export class BullJobSink implements JobSink {
     const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
     if (job === undefined) return undefined;
     const state = await job.getState();
-    if (state === "unknown") return undefined;
+    if (state === "unknown") {
+      // The job's hash is there but it is in no list (Redis lost part of BullMQ's keys): add()
+      // would find the hash and do nothing. Remove the remains so that it can be added again.
+      await this.work.remove(id);
+      return undefined;
+    }
     return {
       // prioritized / waiting-children count as waiting: nobody has taken them yet.
       state: knownStates.has(state) ? (state as SinkJobState) : "waiting",

@@ -24,6 +24,8 @@ export interface ReadJobData {
    * message, so the first range of a re-created topic does not find the old topic's job.
    */
   originTimestamp?: number;
+  /** Kafka timestamp of the message at lastOffset, valid or not: names the range's last message. */
+  lastTimestamp?: number;
 }
 
 /** The topic as marks and ids name it: `topic`, or `topic@incarnation` after a re-creation. */
@@ -51,6 +53,7 @@ export class ReadJobBuilder {
   private firstTimestamp = Number.POSITIVE_INFINITY;
   private maxTimestamp = Number.NEGATIVE_INFINITY;
   private originTimestamp: number | undefined;
+  private lastTimestamp: number | undefined;
 
   constructor(
     readonly topic: string,
@@ -66,6 +69,7 @@ export class ReadJobBuilder {
       this.originTimestamp = timestamp;
     }
     this.last = offset;
+    this.lastTimestamp = timestamp;
   }
 
   addEvent(offset: bigint, aid: bigint, timestamp: number): void {
@@ -104,6 +108,7 @@ export class ReadJobBuilder {
       firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : now,
       maxTimestamp: Number.isFinite(this.maxTimestamp) ? this.maxTimestamp : now,
       originTimestamp: this.originTimestamp ?? now,
+      lastTimestamp: this.lastTimestamp ?? now,
     };
   }
 }
@@ -152,7 +157,7 @@ export function validateReadJobData(data: unknown): ReadJobData {
   }
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.firstTimestamp !== "number") fail("firstTimestamp");
-  for (const field of ["maxTimestamp", "originTimestamp"] as const) {
+  for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {
     if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
   }
   return d as unknown as ReadJobData;

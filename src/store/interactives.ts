@@ -25,7 +25,9 @@ import type { ArticlePlan, StoredState } from "../counting/plan-increments.js";
 export const COLLECTION = "interactives";
 /** Per topic-partition: the highest offset applied and the latest timestamp among its events. */
 export const LEDGER_COLLECTION = "partition_ledger";
-export const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true };
+// wtimeout: a majority that cannot be reached (a secondary down in a primary-secondary-arbiter
+// set) fails the group after a minute, to be retried and seen, instead of hanging it.
+export const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true, wtimeoutMS: 60_000 };
 export const READ_CONCERN: ReadConcernLike = { level: "majority" };
 const DUPLICATE_KEY = 11000;
 const READ_SLICE = 200;

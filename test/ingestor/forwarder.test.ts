@@ -33,12 +33,20 @@ class FakeConsumer implements ConsumerControl {
   seek(t: { topic: string; partition: number; offset: string }): void {
     this.calls.push(`seek ${t.partition}@${t.offset}`);
   }
-  async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+  /** What Kafka holds as committed: offset and metadata per partition. */
+  readonly stored = new Map<number, { offset: string; metadata: string | null }>();
+
+  async commitOffsets(
+    offsets: { topic: string; partition: number; offset: string; metadata: string | null }[],
+  ): Promise<void> {
     if (this.failCommits > 0) {
       this.failCommits--;
       throw new Error("The coordinator is not aware of this member");
     }
-    for (const o of offsets) this.commits.push(`${o.partition}@${o.offset}`);
+    for (const o of offsets) {
+      this.commits.push(`${o.partition}@${o.offset}`);
+      this.stored.set(o.partition, { offset: o.offset, metadata: o.metadata });
+    }
     this.calls.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(",")}`);
   }
   isPaused(p: number): boolean {
@@ -86,15 +94,21 @@ afterEach(async () => {
   for (const f of open.splice(0)) await f.drain(0);
 });
 
-function setup(jobMaxEvents = 100) {
+function setup(jobMaxEvents = 100, incarnation = "") {
   const consumer = new FakeConsumer();
   const sink = new FakeSink();
+  const skipped: string[] = [];
   const forwarder = new Forwarder(
-    { JOB_MAX_EVENTS: jobMaxEvents, MAX_MESSAGE_BYTES: 65536, KAFKA_TOPIC_INCARNATION: "" },
+    { JOB_MAX_EVENTS: jobMaxEvents, MAX_MESSAGE_BYTES: 65536, KAFKA_TOPIC_INCARNATION: incarnation },
     sink,
     consumer,
+    async (_topic, partition) => consumer.stored.get(partition),
     log,
-    undefined,
+    {
+      consumed: () => {},
+      committed: () => {},
+      skipped: (_t, p, n) => skipped.push(`${p}:${n}`),
+    },
     { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: 60_000, vanishedLimit: 3 },
   );
   open.push(forwarder);
@@ -104,16 +118,22 @@ function setup(jobMaxEvents = 100) {
     isRunning: () => true,
     isStale: () => false,
   };
-  return { consumer, sink, forwarder, resolved, control };
+  return { consumer, sink, forwarder, resolved, control, skipped };
 }
 
-function batch(partition: number, first: number, count: number, invalidAt: number[] = []): BatchInput {
+function batch(
+  partition: number,
+  first: number,
+  count: number,
+  invalidAt: number[] = [],
+  sentAt = 1_700_000_000_000,
+): BatchInput {
   return {
     topic: TOPIC,
     partition,
     messages: Array.from({ length: count }, (_, i) => ({
       offset: String(first + i),
-      timestamp: String(1_700_000_000_000 + first + i),
+      timestamp: String(sentAt + first + i),
       value: invalidAt.includes(first + i)
         ? Buffer.from("{oops")
         : Buffer.from(encodeReadEvent(BigInt(1 + (i % 3)), 1n)),
@@ -145,7 +165,7 @@ test("a range becomes one job; the partition is paused until it completes, then 
   forwarder.jobSettled(id);
   await until("committed", () => consumer.commits.length === 1);
   await until("resumed", () => !consumer.isPaused(0));
-  assert.deepEqual(consumer.calls, ["pause 0", "commit 0@15", "seek 0@15", "resume 0"]);
+  assert.deepEqual(consumer.calls, ["pause 0", "commit 0@15", "seek 0@14", "resume 0"]);
   assert.deepEqual(forwarder.status(), []);
 });
 
@@ -232,7 +252,7 @@ test("the offset committed is the completed job's range, not the watcher's copy"
   assert.equal(job.data.lastOffset, "2");
   await until("committed", () => consumer.commits.length === 1);
   assert.deepEqual(consumer.commits, ["0@8"]);
-  assert.ok(consumer.calls.includes("seek 0@8"), "fetches on after the range applied");
+  assert.ok(consumer.calls.includes("seek 0@7"), "fetches on from the range's last message, to check it");
 });
 
 test("a partition revoked mid-job is neither committed nor resumed", async () => {
@@ -274,4 +294,88 @@ test("drain waits for open jobs, then reports those left", async () => {
   const [first] = [...sink.jobs.values()];
   if (first) first.state = "completed";
   assert.equal(await forwarder.drain(100), 1);
+});
+
+async function completeAll(sink: FakeSink, forwarder: Forwarder): Promise<void> {
+  for (const [id, job] of sink.jobs) {
+    job.state = "completed";
+    forwarder.jobSettled(id);
+  }
+}
+
+test("after a job, the next batch must start with its last message: skipped when it is the same, held back when not", async () => {
+  const { consumer, sink, forwarder, resolved, control } = setup();
+  await forwarder.handleBatch(batch(0, 0, 5), control);
+  await completeAll(sink, forwarder);
+  await until("resumed", () => !consumer.isPaused(0));
+  assert.match(consumer.stored.get(0)?.metadata ?? "", /^reads@4@1700000000004$/);
+  // Same log: the message at offset 4 is the one applied; only 5.. become the next job.
+  await forwarder.handleBatch(batch(0, 4, 4), control);
+  assert.equal(sink.jobs.size, 2);
+  const second = [...sink.jobs.values()][1];
+  assert.deepEqual([second?.data.firstOffset, second?.data.lastOffset], ["5", "7"]);
+  assert.ok(resolved.includes("4"));
+  await completeAll(sink, forwarder);
+  await until("resumed", () => consumer.commits.length === 2 && !consumer.isPaused(0));
+  // The topic was re-created meanwhile: another message sits at offset 7.
+  await forwarder.handleBatch(batch(0, 7, 10, [], 1_800_000_000_000), control);
+  assert.equal(sink.jobs.size, 2, "no job of the new log");
+  assert.ok(consumer.isPaused(0));
+  const held = forwarder.status().find((s) => s.partition === 0);
+  assert.equal(held?.state, "held-back");
+  assert.match(held?.reason ?? "", /not the one this partition was read from.*KAFKA_TOPIC_INCARNATION/);
+  // A rebalance does not release it.
+  forwarder.onAssignment({ [TOPIC]: [0] });
+  assert.ok(!consumer.calls.slice(-1)[0]?.startsWith("resume"));
+});
+
+test("a log that now starts before the last message applied (reset after a re-creation) is held back", async () => {
+  const { consumer, sink, forwarder, control } = setup();
+  await forwarder.handleBatch(batch(1, 100, 5), control);
+  await completeAll(sink, forwarder);
+  await until("resumed", () => !consumer.isPaused(1));
+  await forwarder.handleBatch(batch(1, 0, 50, [], 1_800_000_000_000), control);
+  assert.equal(forwarder.status()[0]?.state, "held-back");
+  assert.match(forwarder.status()[0]?.reason ?? "", /the log now starts at offset 0/);
+});
+
+test("a new owner goes back one message to check the committed position, then reads on", async () => {
+  const first = setup();
+  await first.forwarder.handleBatch(batch(2, 0, 5), first.control);
+  await completeAll(first.sink, first.forwarder);
+  await until("committed", () => first.consumer.commits.length === 1);
+  // Another ingestor takes the partition: Kafka hands it the committed offset, 5.
+  const next = setup();
+  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
+  await next.forwarder.handleBatch(batch(2, 5, 3), next.control);
+  assert.deepEqual(next.consumer.calls, ["seek 2@4"]);
+  assert.equal(next.sink.jobs.size, 0);
+  await next.forwarder.handleBatch(batch(2, 4, 4), next.control);
+  const [, job] = next.sink.only();
+  assert.deepEqual([job.data.firstOffset, job.data.lastOffset], ["5", "7"]);
+});
+
+test("a position committed under another life of the topic restarts this life from its beginning", async () => {
+  const old = setup();
+  await old.forwarder.handleBatch(batch(3, 0, 5), old.control);
+  await completeAll(old.sink, old.forwarder);
+  await until("committed", () => old.consumer.commits.length === 1);
+  const reborn = setup(100, "2");
+  for (const [p, c] of old.consumer.stored) reborn.consumer.stored.set(p, c);
+  await reborn.forwarder.handleBatch(batch(3, 5, 3, [], 1_800_000_000_000), reborn.control);
+  assert.deepEqual(reborn.consumer.calls, ["seek 3@0"]);
+  await reborn.forwarder.handleBatch(batch(3, 0, 8, [], 1_800_000_000_000), reborn.control);
+  const [id, job] = reborn.sink.only();
+  assert.match(id, /^reads@2-p3-o0-/);
+  assert.equal(job.data.events, 8);
+});
+
+test("messages removed by retention before they were read are counted as skipped, not hidden", async () => {
+  const { consumer, sink, forwarder, control, skipped } = setup();
+  await forwarder.handleBatch(batch(0, 0, 5), control);
+  await completeAll(sink, forwarder);
+  await until("resumed", () => !consumer.isPaused(0));
+  await forwarder.handleBatch(batch(0, 20, 5), control);
+  assert.deepEqual(skipped, ["0:15"]);
+  assert.equal(sink.jobs.size, 2, "reads on from what is there");
 });

@@ -36,6 +36,7 @@ test("the builder keeps a contiguous range, invalid offsets included, events per
     firstTimestamp: 900,
     maxTimestamp: 1100,
     originTimestamp: 1000,
+    lastTimestamp: 1100,
   });
   assert.equal(validateReadJobData(JSON.parse(JSON.stringify(data))).events, 3);
 });

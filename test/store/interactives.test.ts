@@ -36,7 +36,8 @@ test("writes wait for a journaled majority and marks are read at majority, whate
   await store.countDeadLetter("article", 2n, "t-p0-o3-t1", Date.now());
   const writes = commands.filter((c) => c.commandName === "update");
   assert.equal(writes.length, 3);
-  for (const w of writes) assert.deepEqual({ ...w.command.writeConcern }, { w: "majority", j: true });
+  for (const w of writes)
+    assert.deepEqual({ ...w.command.writeConcern }, { w: "majority", j: true, wtimeout: 60_000 });
   const find = commands.find((c) => c.commandName === "find");
   assert.equal(find?.command.readConcern?.level, "majority");
 });
