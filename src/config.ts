@@ -84,8 +84,9 @@ const schema = z.object({
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
   // The ingestor learns that a job completed by finding it completed: a job removed sooner is
   // added again, forever. So completed jobs must outlive a few watcher polls, and the count must
-  // exceed the partitions completing at once (at least 100; raise it above the partition count).
-  KEEP_COMPLETED_JOBS: int(100, 1_000_000, "an integer from 100 to 1000000").default(1000),
+  // exceed the partitions completing at once (raise it above the partition count). Each kept job
+  // keeps its data (tens of KB) in Redis.
+  KEEP_COMPLETED_JOBS: int(10, 1_000_000, "an integer from 10 to 1000000").default(100),
   KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds, 60 to 2592000").default(86400),
   CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds, 1 to 2592000").default(900),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds, 100 to 600000").default(30_000),

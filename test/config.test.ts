@@ -36,7 +36,7 @@ test("every invalid variable is named with the expected form", () => {
 test("settings that would break exactly-once are refused", () => {
   assert.throws(
     () => loadConfig({ KEEP_COMPLETED_JOBS: "0" }),
-    /KEEP_COMPLETED_JOBS: expected an integer from 100/,
+    /KEEP_COMPLETED_JOBS: expected an integer from 10/,
   );
   assert.throws(
     () => loadConfig({ KEEP_COMPLETED_SECONDS: "0" }),
