@@ -42,7 +42,7 @@ const schema = z.object({
   KAFKA_FROM_BEGINNING: bool.default(true),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000, "an integer from 1 to 10000").default(6),
   KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds, 1 to 60000").default(100),
-  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(262_144),
+  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(1_048_576),
   // A killed ingestor's partitions move to another one after this long (plus a heartbeat):
   // shorter means faster recovery, but an event loop blocked that long costs a rebalance.
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(10_000),
@@ -65,12 +65,12 @@ const schema = z.object({
     .string()
     .regex(bullName, { message: "letters, digits, _ or -" })
     .default("read-events-dead-letter"),
-  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(5000),
+  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(20_000),
   MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "an integer number of bytes from 64 to 16777216").default(
     65536,
   ),
   GROUP_MAX_JOBS: int(1, 1000, "an integer from 1 to 1000").default(32),
-  GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(50_000),
+  GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(200_000),
   GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
   // Articles whose last written version and marks a worker remembers, to write them without a
   // read first (about 200 bytes each). 0: read before every write.

@@ -19,15 +19,18 @@ export interface WorkerProcess {
 
 export async function startWorkerProcess(config: Config, log: Logger): Promise<WorkerProcess> {
   const mongo = await new MongoClient(config.MONGO_URL).connect();
-  const store = new InteractiveStore(mongo.db(config.MONGO_DB));
+  const registry = createRegistry("worker");
+  const m = workerMetrics(registry);
+  const store = new InteractiveStore(mongo.db(config.MONGO_DB), (op, documents) => {
+    m.mongoCommands.inc({ op });
+    m.mongoDocuments.inc({ op }, documents);
+  });
   await store.ensureIndexes();
   const cacheRedis = redisConnection(config, false);
   const cache = new ReadCache(cacheRedis);
   const workerRedis = redisConnection(config, true);
-  const registry = createRegistry("worker");
   const queues = openQueues(config, cacheRedis);
   queueGauges(registry, [queues.work, queues.dead]);
-  const m = workerMetrics(registry);
   const states =
     config.WORKER_STATE_CACHE_ARTICLES > 0
       ? new ArticleStateCache(config.WORKER_STATE_CACHE_ARTICLES)

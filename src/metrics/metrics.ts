@@ -98,6 +98,8 @@ export interface WorkerMetrics {
   readsAdded: Counter;
   cacheIncremented: Counter;
   cacheInvalidated: Counter;
+  mongoCommands: Counter<"op">;
+  mongoDocuments: Counter<"op">;
 }
 
 export function workerMetrics(registry: Registry): WorkerMetrics {
@@ -134,6 +136,18 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
     cacheIncremented: new Counter({
       name: "interactive_cache_increments_total",
       help: "Cached keys incremented",
+      registers: [registry],
+    }),
+    mongoCommands: new Counter({
+      name: "interactive_mongo_commands_total",
+      help: "MongoDB commands (round trips) the pipeline sent, by op: read, write, ledger_read, ledger_write",
+      labelNames: ["op"],
+      registers: [registry],
+    }),
+    mongoDocuments: new Counter({
+      name: "interactive_mongo_documents_total",
+      help: "MongoDB documents the pipeline's commands named (looked up or written), by op",
+      labelNames: ["op"],
       registers: [registry],
     }),
     cacheInvalidated: new Counter({

@@ -109,11 +109,19 @@ function toNumber(v: unknown): number {
   return typeof v === "number" ? v : 0;
 }
 
+/** What the store's pipeline operations cost: one call per MongoDB command sent. */
+export type StoreOp = "read" | "write" | "ledger_read" | "ledger_write";
+export type StoreObserver = (op: StoreOp, documents: number) => void;
+
 export class InteractiveStore {
   readonly collection: Collection<InteractiveDoc>;
   private readonly ledger: Collection<LedgerDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    /** Told of every command the pipeline's operations send, with the documents it names. */
+    private readonly observe: StoreObserver = () => {},
+  ) {
     const options = { writeConcern: WRITE_CONCERN, readConcern: READ_CONCERN };
     this.collection = db.collection<InteractiveDoc>(COLLECTION, options);
     this.ledger = db.collection<LedgerDoc>(LEDGER_COLLECTION, options);
@@ -138,6 +146,7 @@ export class InteractiveStore {
     // In slices: mongo-java-server matches a large $in in time quadratic in its size.
     const slices: string[][] = [];
     for (let i = 0; i < aids.length; i += READ_SLICE) slices.push(aids.slice(i, i + READ_SLICE));
+    for (const slice of slices) this.observe("read", slice.length);
     const found = await Promise.all(
       slices.map((slice) =>
         this.collection
@@ -209,6 +218,7 @@ export class InteractiveStore {
         },
       };
     });
+    this.observe("write", ops.length);
     try {
       await this.collection.bulkWrite(ops, { ordered: false });
       return result;
@@ -237,6 +247,7 @@ export class InteractiveStore {
   async readLedger(keys: readonly string[]): Promise<Map<string, LedgerEntry>> {
     const out = new Map<string, LedgerEntry>();
     if (keys.length === 0) return out;
+    this.observe("ledger_read", keys.length);
     const docs = await this.ledger.find({ _id: { $in: [...keys] } }, { promoteLongs: false }).toArray();
     for (const d of docs) {
       out.set(d._id, { through: BigInt(d.through.toString()), maxTimestamp: Number(d.max_ts.toString()) });
@@ -248,6 +259,7 @@ export class InteractiveStore {
   async advanceLedger(entries: ReadonlyMap<string, LedgerEntry>, nowMs: number): Promise<void> {
     if (entries.size === 0) return;
     const now = Long.fromNumber(nowMs);
+    this.observe("ledger_write", entries.size);
     await this.ledger.bulkWrite(
       [...entries].map(([key, e]) => ({
         updateOne: {

@@ -1,0 +1,236 @@
+// `pipeline`: this project as it runs: `npm run ingestor` and `npm run worker` as child processes,
+// with default settings. Only what makes the run its own differs: topic, consumer group, queue
+// names, database; plus quiet logs and free ports for /metrics. Settings inherited from this
+// shell are dropped, so the defaults are what is measured.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import type { MongoClient } from "mongodb";
+import { loadConfig } from "../../../src/config.js";
+import type { Design, MongoFigures } from "../harness.js";
+import {
+  groupStats,
+  parsePrometheus,
+  parsePrometheusSeries,
+  per1k,
+  type ServerCounters,
+  serverCounters,
+  serverOpsBetween,
+} from "../measure.js";
+import { deleteKeysMatching, log, ROOT, SERVICE_VARIABLES } from "../services.js";
+
+const ENTRIES = { worker: "workers/main.ts", ingestor: "src/main/ingestor.ts" } as const;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+async function readServerCounters(client: MongoClient): Promise<ServerCounters> {
+  try {
+    return serverCounters(await client.db("admin").command({ serverStatus: 1 }));
+  } catch {
+    return {};
+  }
+}
+
+async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET /metrics on port ${port}: HTTP ${res.status}`);
+  return res.text();
+}
+
+/** This shell's environment without any pipeline setting but the service locations. */
+function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
+  const settings = new Set(Object.keys(loadConfig({})));
+  for (const key of SERVICE_VARIABLES) settings.delete(key);
+  const env: NodeJS.ProcessEnv = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(process.env)) {
+    if (settings.has(key) && !(key in own)) dropped.push(key);
+    else env[key] = value;
+  }
+  return { env: { ...env, ...own }, dropped };
+}
+
+function exited(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after the processes' own shutdown limit (plus slack). */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  if (!(await exited(child, graceMs))) {
+    child.kill("SIGKILL");
+    await exited(child, 5000);
+  }
+}
+
+export const pipeline: Design = {
+  name: "pipeline",
+  writes: true,
+  async prepare(ctx) {
+    const { names, services } = ctx;
+    const defaults = loadConfig({});
+    const [ingestorPort, workerPort] = [await freePort(), await freePort()];
+    const { env, dropped } = childEnvironment({
+      KAFKA_TOPIC: ctx.backlog.topic,
+      KAFKA_GROUP_ID: names.group,
+      WORK_QUEUE: names.queue,
+      DEAD_LETTER_QUEUE: names.deadQueue,
+      MONGO_DB: names.db,
+      LOG_LEVEL: "warn",
+      LOG_PRETTY: "false",
+      INGESTOR_HTTP_PORT: String(ingestorPort),
+      WORKER_HTTP_PORT: String(workerPort),
+    });
+    if (dropped.length > 0) log(`pipeline: ignoring settings from the environment: ${dropped.join(", ")}`);
+    const children: ChildProcess[] = [];
+    let stopping = false;
+    const graceMs = defaults.SHUTDOWN_TIMEOUT_MS + 10_000;
+    return {
+      async start() {
+        const before = await readServerCounters(services.poll);
+        let failure: string | undefined;
+        for (const [name, entry] of Object.entries(ENTRIES)) {
+          const child = spawn(process.execPath, ["--import", "tsx", entry], {
+            cwd: ROOT,
+            env,
+            // Their logs go to stderr: stdout carries only the results.
+            stdio: ["ignore", 2, 2],
+          });
+          child.on("error", (err) => {
+            failure ??= `the ${name} process: ${err.message}`;
+          });
+          child.on("exit", (code, signal) => {
+            if (!stopping) failure ??= `the ${name} process exited (${signal ?? `code ${code}`})`;
+          });
+          children.push(child);
+        }
+        let metrics = "";
+        return {
+          failure: () => failure,
+          errors: () => {
+            // Jobs that failed for good and dead letters, as the worker's queue gauges saw them.
+            let n = 0;
+            for (const s of parsePrometheusSeries(metrics)) {
+              if (s.name !== "interactive_queue_jobs") continue;
+              if (s.labels.queue === names.deadQueue || s.labels.state === "failed") n += s.value;
+            }
+            return n;
+          },
+          async mongo(polls, counted): Promise<MongoFigures> {
+            const after = await readServerCounters(services.poll);
+            metrics = await scrape(workerPort).catch((err: unknown) => {
+              log(`pipeline: ${String(err)}`);
+              return "";
+            });
+            return pipelineMongoFigures(before, after, polls, counted, metrics);
+          },
+          async details() {
+            const stats = groupStats(parsePrometheus(metrics));
+            return {
+              ...(stats ?? {}),
+              ...(dropped.length > 0 ? { environmentSettingsIgnored: dropped.join(",") } : {}),
+            };
+          },
+          async stop() {
+            stopping = true;
+            await Promise.all(children.map((c) => stopChild(c, graceMs)));
+          },
+        };
+      },
+      async cleanup() {
+        stopping = true;
+        await Promise.all(children.map((c) => stopChild(c, graceMs)));
+        for (const queue of [names.queue, names.deadQueue]) {
+          await deleteKeysMatching(services.redis, `${defaults.QUEUE_PREFIX}:${queue}:*`);
+        }
+      },
+    };
+  },
+};
+
+/**
+ * The pipeline's MongoDB work happens in other processes: from the server's counters when it
+ * has them; else the document writes from the worker's distinct articles per group, if exposed;
+ * else n/a, saying why.
+ */
+/** Sums of the worker's interactive_mongo_{documents,commands}_total over every op, if exposed. */
+export function workerMongoCounters(
+  metrics: ReadonlyMap<string, number>,
+): { documents: number; commands: number } | undefined {
+  let documents: number | undefined;
+  let commands: number | undefined;
+  for (const [name, value] of metrics) {
+    if (name.startsWith("interactive_mongo_documents_total")) documents = (documents ?? 0) + value;
+    if (name.startsWith("interactive_mongo_commands_total")) commands = (commands ?? 0) + value;
+  }
+  return documents === undefined || commands === undefined ? undefined : { documents, commands };
+}
+
+export function pipelineMongoFigures(
+  before: ServerCounters,
+  after: ServerCounters,
+  polls: number,
+  counted: number,
+  metricsText: string,
+): MongoFigures {
+  const server = serverOpsBetween(before, after, polls);
+  if (server.documentOps !== null || server.roundTrips !== null) {
+    return {
+      docOpsPer1k: server.documentOps === null ? null : per1k(server.documentOps, counted),
+      roundTripsPer1k: server.roundTrips === null ? null : per1k(server.roundTrips, counted),
+      note: server.note,
+    };
+  }
+  const noServer = "this MongoDB server's serverStatus reports no operation counters (mongo-java-server)";
+  const metrics = parsePrometheus(metricsText);
+  const stats = groupStats(metrics);
+  const own = workerMongoCounters(metrics);
+  if (own !== undefined) {
+    const groupsNote = stats
+      ? ` (${stats.groups.toLocaleString("en-US")} groups; per group on average ${stats.jobsPerGroup} jobs, ` +
+        `${stats.eventsPerGroup.toLocaleString("en-US")} events, ${stats.flushSecondsMean} s to apply)`
+      : "";
+    return {
+      docOpsPer1k: per1k(own.documents, counted),
+      roundTripsPer1k: per1k(own.commands, counted),
+      note:
+        `from the worker's own counters (interactive_mongo_documents_total, interactive_mongo_commands_total: ` +
+        `reads, writes and the partition ledger), since ${noServer}${groupsNote}`,
+    };
+  }
+  const groups = stats
+    ? ` (${stats.groups.toLocaleString("en-US")} groups; per group on average ${stats.jobsPerGroup} jobs, ` +
+      `${stats.eventsPerGroup.toLocaleString("en-US")} events, ${stats.flushSecondsMean} s to apply)`
+    : "";
+  if (stats?.articlesSum !== undefined) {
+    return {
+      docOpsPer1k: per1k(stats.articlesSum, counted),
+      roundTripsPer1k: null,
+      note:
+        `${noServer}; doc ops are the document writes only, one per distinct article per group from ` +
+        `the worker's interactive_group_articles, without the reads before them; round trips are not exposed${groups}`,
+    };
+  }
+  return {
+    docOpsPer1k: null,
+    roundTripsPer1k: null,
+    note:
+      `n/a: ${noServer}, and the worker's /metrics expose jobs and events per group ` +
+      `(interactive_group_jobs, interactive_group_events) but not the distinct articles per group ` +
+      `that would give the document writes${groups}`,
+  };
+}
