@@ -1,0 +1,238 @@
+// One fresh pipeline for one measurement: a new topic, then `src/main/ingestor.ts` and
+// `workers/main.ts` as child processes (`node --import tsx <entry>`, spawned from this node
+// binary directly, so each child's pid is the node process itself), with default settings;
+// only what makes the run its own differs (topic, group, queues, database, log level, HTTP
+// ports). Waits until both answer /readyz with 200; stops them and removes what they made.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import type { Admin } from "kafkajs";
+import { loadConfig } from "../../src/config.js";
+import { deleteKeysMatching, ROOT, SERVICE_VARIABLES, type Services } from "../peers/services.js";
+
+const ENTRIES = { ingestor: "src/main/ingestor.ts", worker: "workers/main.ts" } as const;
+export type Role = keyof typeof ENTRIES;
+
+const READY_TIMEOUT_MS = 180_000;
+const READY_POLL_MS = 250;
+
+export function log(message: string): void {
+  process.stderr.write(`[live ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+
+export interface PipelineNames {
+  topic: string;
+  group: string;
+  queue: string;
+  deadQueue: string;
+  db: string;
+}
+
+export function pipelineNames(run: string, label: string): PipelineNames {
+  const name = `${run}-${label}`;
+  return {
+    topic: name,
+    group: name,
+    queue: `${name}-work`,
+    deadQueue: `${name}-dead`,
+    db: name.replace(/-/g, "_"),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+/** This shell's environment without any pipeline setting but the service locations. */
+function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
+  const settings = new Set(Object.keys(loadConfig({})));
+  for (const key of SERVICE_VARIABLES) settings.delete(key);
+  const env: NodeJS.ProcessEnv = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(process.env)) {
+    if (settings.has(key) && !(key in own)) dropped.push(key);
+    else env[key] = value;
+  }
+  return { env: { ...env, ...own }, dropped };
+}
+
+/** Every child this process started and has not seen exit: killed on exit whatever happens. */
+const liveChildren = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of liveChildren) child.kill("SIGKILL");
+});
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function exited(child: ChildProcess, ms: number): Promise<boolean> {
+  if (hasExited(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after the processes' own shutdown limit (plus slack). */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.pid === undefined || hasExited(child)) return;
+  child.kill("SIGTERM");
+  if (!(await exited(child, graceMs))) {
+    log(`pid ${child.pid} did not stop within ${graceMs} ms: SIGKILL`);
+    child.kill("SIGKILL");
+    await exited(child, 5000);
+  }
+}
+
+export async function httpGet(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+}
+
+export async function scrape(port: number): Promise<string> {
+  const res = await httpGet(port, "/metrics");
+  if (!res.ok) throw new Error(`GET /metrics on port ${port}: HTTP ${res.status}`);
+  return res.text();
+}
+
+export interface PipelineChild {
+  role: Role;
+  pid: number;
+  port: number;
+}
+
+export interface RunningPipeline {
+  names: PipelineNames;
+  ingestor: PipelineChild;
+  worker: PipelineChild;
+  /** Settings found in this shell's environment and not passed on. */
+  dropped: string[];
+  /** Why the pipeline is broken (a child exited), if it is. */
+  failure(): string | undefined;
+  /** Resolves once both answer GET /readyz with 200; throws on a failure, timeout or abort. */
+  ready(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Spawns the ingestor and the worker on the (existing) topic named by `names`. */
+export async function startPipeline(names: PipelineNames): Promise<RunningPipeline> {
+  const defaults = loadConfig({});
+  const ports: Record<Role, number> = { ingestor: await freePort(), worker: await freePort() };
+  const { env, dropped } = childEnvironment({
+    KAFKA_TOPIC: names.topic,
+    KAFKA_GROUP_ID: names.group,
+    WORK_QUEUE: names.queue,
+    DEAD_LETTER_QUEUE: names.deadQueue,
+    MONGO_DB: names.db,
+    LOG_LEVEL: "warn",
+    LOG_PRETTY: "false",
+    INGESTOR_HTTP_PORT: String(ports.ingestor),
+    WORKER_HTTP_PORT: String(ports.worker),
+  });
+  if (dropped.length > 0) log(`ignoring pipeline settings from the environment: ${dropped.join(", ")}`);
+  const graceMs = defaults.SHUTDOWN_TIMEOUT_MS + 10_000;
+  let stopping = false;
+  let failure: string | undefined;
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(children.map((c) => stopChild(c, graceMs)));
+  };
+  const spawnOne = (role: Role): PipelineChild => {
+    const child = spawn(process.execPath, ["--import", "tsx", ENTRIES[role]], {
+      cwd: ROOT,
+      env,
+      // Their logs go to stderr: stdout carries only the results.
+      stdio: ["ignore", 2, 2],
+    });
+    liveChildren.add(child);
+    children.push(child);
+    child.on("error", (err) => {
+      failure ??= `the ${role} process: ${err.message}`;
+    });
+    child.on("exit", (code, signal) => {
+      liveChildren.delete(child);
+      if (!stopping) failure ??= `the ${role} process exited (${signal ?? `code ${code}`})`;
+    });
+    if (child.pid === undefined) throw new Error(`could not start the ${role} process`);
+    return { role, pid: child.pid, port: ports[role] };
+  };
+  let worker: PipelineChild;
+  let ingestor: PipelineChild;
+  try {
+    worker = spawnOne("worker");
+    ingestor = spawnOne("ingestor");
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    names,
+    ingestor,
+    worker,
+    dropped,
+    failure: () => failure,
+    async ready(signal) {
+      const deadline = performance.now() + READY_TIMEOUT_MS;
+      const pending = new Set<Role>(["ingestor", "worker"]);
+      let last = "";
+      while (pending.size > 0) {
+        if (failure !== undefined) throw new Error(failure);
+        if (signal.aborted) throw new Error("interrupted");
+        if (performance.now() > deadline) {
+          throw new Error(
+            `not ready after ${READY_TIMEOUT_MS / 1000} s: ${[...pending].join(", ")} (${last})`,
+          );
+        }
+        for (const role of [...pending]) {
+          try {
+            const res = await httpGet(ports[role], "/readyz", 2000);
+            if (res.status === 200) {
+              pending.delete(role);
+              await res.body?.cancel();
+            } else last = `${role}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`;
+          } catch (err) {
+            last = `${role}: ${err instanceof Error ? err.message : String(err)}`;
+          }
+        }
+        if (pending.size > 0) await sleep(READY_POLL_MS, signal);
+      }
+    },
+    stop,
+  };
+}
+
+/** Removes what one pipeline made: its database, queue keys, consumer group and topic. */
+export async function removePipeline(services: Services, admin: Admin, names: PipelineNames): Promise<void> {
+  const warn = (what: string) => (err: unknown) => log(`cleanup: ${what}: ${String(err)}`);
+  await services.poll
+    .db(names.db)
+    .dropDatabase()
+    .catch(warn(`dropping database ${names.db}`));
+  for (const queue of [names.queue, names.deadQueue]) {
+    await deleteKeysMatching(services.redis, `${services.config.QUEUE_PREFIX}:${queue}:*`).catch(
+      warn(`deleting queue ${queue}`),
+    );
+  }
+  await admin.deleteGroups([names.group]).catch(warn(`deleting group ${names.group}`));
+  await admin.deleteTopics({ topics: [names.topic] }).catch(warn(`deleting topic ${names.topic}`));
+}
