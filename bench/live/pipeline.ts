@@ -4,10 +4,10 @@
 // only what makes the run its own differs (topic, group, queues, database, log level, HTTP
 // ports). Waits until both answer /readyz with 200; stops them and removes what they made.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import type { Admin } from "kafkajs";
 import { loadConfig } from "../../src/config.js";
-import { deleteKeysMatching, ROOT, SERVICE_VARIABLES, type Services } from "../peers/services.js";
+import { childEnvironment, freePort, stopChild } from "../peers/children.js";
+import { deleteKeysMatching, ROOT, type Services } from "../peers/services.js";
 
 const ENTRIES = { ingestor: "src/main/ingestor.ts", worker: "workers/main.ts" } as const;
 export type Role = keyof typeof ENTRIES;
@@ -50,59 +50,11 @@ export function pipelineNames(run: string, label: string): PipelineNames {
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
-
-/** This shell's environment without any pipeline setting but the service locations. */
-function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
-  const settings = new Set(Object.keys(loadConfig({})));
-  for (const key of SERVICE_VARIABLES) settings.delete(key);
-  const env: NodeJS.ProcessEnv = {};
-  const dropped: string[] = [];
-  for (const [key, value] of Object.entries(process.env)) {
-    if (settings.has(key) && !(key in own)) dropped.push(key);
-    else env[key] = value;
-  }
-  return { env: { ...env, ...own }, dropped };
-}
-
 /** Every child this process started and has not seen exit: killed on exit whatever happens. */
 const liveChildren = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of liveChildren) child.kill("SIGKILL");
 });
-
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (hasExited(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL after the processes' own shutdown limit (plus slack). */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.pid === undefined || hasExited(child)) return;
-  child.kill("SIGTERM");
-  if (!(await exited(child, graceMs))) {
-    log(`pid ${child.pid} did not stop within ${graceMs} ms: SIGKILL`);
-    child.kill("SIGKILL");
-    await exited(child, 5000);
-  }
-}
 
 export async function httpGet(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -155,7 +107,7 @@ export async function startPipeline(names: PipelineNames): Promise<RunningPipeli
   const children: ChildProcess[] = [];
   const stop = async () => {
     stopping = true;
-    await Promise.all(children.map((c) => stopChild(c, graceMs)));
+    await Promise.all(children.map((c) => stopChild(c, graceMs, log)));
   };
   const spawnOne = (role: Role): PipelineChild => {
     const child = spawn(process.execPath, ["--import", "tsx", ENTRIES[role]], {

@@ -113,6 +113,21 @@ class Case {
     }
   }
 
+  /** The case's work queue, to look at or act on jobs as a person would in Bull Board. */
+  queue(): Queue<ReadJobData> {
+    return new Queue<ReadJobData>(this.config.WORK_QUEUE, {
+      connection: this.fx.redis,
+      prefix: this.config.QUEUE_PREFIX,
+    });
+  }
+
+  /** Waits until every partition has a job waiting (no worker takes them). */
+  async jobPerPartitionWaits(work: Queue<ReadJobData>): Promise<void> {
+    await until("a job per partition waits", async () =>
+      (await work.getWaitingCount()) >= PARTITIONS ? true : undefined,
+    );
+  }
+
   async counted(): Promise<number> {
     return this.fx.totalReads();
   }
@@ -202,10 +217,7 @@ after(() => {
 
 /** Resolves once the work queue has active jobs (a worker holds them): the moment to kill it. */
 async function jobsActive(c: Case): Promise<void> {
-  const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
-    connection: c.fx.redis,
-    prefix: c.config.QUEUE_PREFIX,
-  });
+  const work = c.queue();
   try {
     await until(
       "a worker holds jobs",
@@ -295,12 +307,9 @@ test("Redis FLUSHALL mid-stream, and while every partition has a job waiting", {
     // Now with jobs surely open: no worker, so each partition's job waits when Redis forgets it.
     await c.stop(worker);
     await c.produce(1000, 250, 0);
-    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
-      connection: c.fx.redis,
-      prefix: c.config.QUEUE_PREFIX,
-    });
+    const work = c.queue();
     try {
-      await until("jobs wait", async () => ((await work.getWaitingCount()) >= PARTITIONS ? true : undefined));
+      await c.jobPerPartitionWaits(work);
     } finally {
       await work.close();
     }
@@ -357,14 +366,9 @@ test("rebalance while a job is in flight; the new owner fetches other batch size
     const first = await c.running("ingestor");
     await c.produce(2000, 200, 20);
     // No worker yet: every partition has a job in flight, waiting.
-    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
-      connection: c.fx.redis,
-      prefix: c.config.QUEUE_PREFIX,
-    });
+    const work = c.queue();
     try {
-      await until("a job per partition waits", async () =>
-        (await work.getWaitingCount()) >= PARTITIONS ? true : undefined,
-      );
+      await c.jobPerPartitionWaits(work);
     } finally {
       await work.close();
     }
@@ -389,12 +393,9 @@ test("a completed job duplicated by hand, and waiting jobs duplicated, count not
     await c.waitCounted(c.produced);
     await c.stop(worker);
     await c.produce(1500, 150, 20);
-    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
-      connection: c.fx.redis,
-      prefix: c.config.QUEUE_PREFIX,
-    });
+    const work = c.queue();
     try {
-      await until("jobs wait", async () => ((await work.getWaitingCount()) >= PARTITIONS ? true : undefined));
+      await c.jobPerPartitionWaits(work);
       // Bull Board's "Duplicate": the same name and data under a new id.
       const completed = await work.getCompleted(0, 3);
       const waiting = await work.getWaiting();
@@ -472,14 +473,9 @@ test("topic re-created while every partition has a job in flight: the old positi
   await withCase("topic re-created mid-job", {}, async (c) => {
     let ingestor = await c.running("ingestor");
     await c.produce(1000, 250, 0);
-    const work = new Queue<ReadJobData>(c.config.WORK_QUEUE, {
-      connection: c.fx.redis,
-      prefix: c.config.QUEUE_PREFIX,
-    });
+    const work = c.queue();
     try {
-      await until("a job per partition waits", async () =>
-        (await work.getWaitingCount()) >= PARTITIONS ? true : undefined,
-      );
+      await c.jobPerPartitionWaits(work);
       // Deleting the topic deletes the old log's reads not yet in a job: only the jobs in flight
       // still hold old reads, and those must be counted.
       const inFlight = await work.getWaiting();

@@ -3,9 +3,9 @@
 // names, database; plus quiet logs and free ports for /metrics. Settings inherited from this
 // shell are dropped, so the defaults are what is measured.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import type { MongoClient } from "mongodb";
 import { loadConfig } from "../../../src/config.js";
+import { childEnvironment, freePort, stopChild } from "../children.js";
 import type { Design, MongoFigures } from "../harness.js";
 import {
   groupStats,
@@ -16,18 +16,9 @@ import {
   serverCounters,
   serverOpsBetween,
 } from "../measure.js";
-import { deleteKeysMatching, log, ROOT, SERVICE_VARIABLES } from "../services.js";
+import { deleteKeysMatching, log, ROOT } from "../services.js";
 
 const ENTRIES = { worker: "workers/main.ts", ingestor: "src/main/ingestor.ts" } as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
 
 async function readServerCounters(client: MongoClient): Promise<ServerCounters> {
   try {
@@ -41,40 +32,6 @@ async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET /metrics on port ${port}: HTTP ${res.status}`);
   return res.text();
-}
-
-/** This shell's environment without any pipeline setting but the service locations. */
-function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
-  const settings = new Set(Object.keys(loadConfig({})));
-  for (const key of SERVICE_VARIABLES) settings.delete(key);
-  const env: NodeJS.ProcessEnv = {};
-  const dropped: string[] = [];
-  for (const [key, value] of Object.entries(process.env)) {
-    if (settings.has(key) && !(key in own)) dropped.push(key);
-    else env[key] = value;
-  }
-  return { env: { ...env, ...own }, dropped };
-}
-
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL after the processes' own shutdown limit (plus slack). */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  if (!(await exited(child, graceMs))) {
-    child.kill("SIGKILL");
-    await exited(child, 5000);
-  }
 }
 
 export const pipeline: Design = {
