@@ -1,5 +1,6 @@
 // Command-line flags of `npm run bench:live`, validated; and the command line as the docs show it.
 import { parseArgs } from "node:util";
+import { integer, UsageError } from "../shared/cli.js";
 
 export interface LiveOptions {
   /** Producer rates (events/s), run one after another, each on its own pipeline and topic. */
@@ -27,21 +28,11 @@ export interface LiveOptions {
   seed: number;
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export const USAGE = `usage: npm run bench:live -- [--rates 2000,10000] [--seconds 60] [--articles 100000]
     [--skew 1.1] [--partitions 6] [--idle-seconds 60 | --skip-idle] [--out docs/benchmarks.md | --no-write]
     [--drain-timeout-s 600] [--max-in-flight 64] [--tick-ms 10] [--seed 42]`;
-
-function integer(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
 
 function rateList(raw: string): number[] {
   const parts = raw

@@ -2,7 +2,6 @@
 // its own fresh pipeline and topic; JSON lines and markdown tables on stdout; the section of
 // docs/benchmarks.md. Everything the run created (topics, groups, databases, queues) is removed,
 // also when it fails or is interrupted (Ctrl-C).
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { relative, resolve } from "node:path";
@@ -17,6 +16,7 @@ import {
   serviceConfig,
   totalReads,
 } from "../peers/services.js";
+import { commitNote } from "../shared/cli.js";
 import { histogramFromSamples, summarizeLatency } from "./histogram.js";
 import { LAG_METRIC, type LagSample, lagSlope, lagVerdict, secondHalf, sumMetric } from "./lag.js";
 import type { LiveOptions } from "./options.js";
@@ -356,16 +356,6 @@ async function measureRate(ctx: Context, index: number, rate: number): Promise<R
   return result;
 }
 
-function commitNote(): string | null {
-  try {
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
-    const head = git("rev-parse", "--short", "HEAD");
-    return git("status", "--porcelain").length > 0 ? `${head} (with uncommitted changes)` : head;
-  } catch {
-    return null;
-  }
-}
-
 function writeReport(
   options: LiveOptions,
   command: string,
@@ -377,7 +367,7 @@ function writeReport(
     date: new Date().toISOString().slice(0, 10),
     command,
     machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
-    commit: commitNote(),
+    commit: commitNote(ROOT),
     articles: options.articles,
     skew: options.skew,
     partitions: options.partitions,

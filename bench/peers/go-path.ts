@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { type Collection, Long, MongoClient, MongoServerError } from "mongodb";
 import { COLLECTION } from "../../src/store/interactives.js";
-import { MongoCommandCounter } from "./measure.js";
+import type { MongoFigures } from "./harness.js";
+import { MongoCommandCounter, per1k } from "./measure.js";
 import { cacheKeyOf } from "./services.js";
 
 const LUA = readFileSync(new URL("../../src/cache/incr-if-present.lua", import.meta.url), "utf8");
@@ -32,6 +33,16 @@ export interface MeasuredMongo {
   client: MongoClient;
   counter: MongoCommandCounter;
   collection: Collection<GoInteractive>;
+}
+
+/** A design's MongoDB figures from the commands its own client counted. */
+export function countedFigures(counter: MongoCommandCounter, counted: number): MongoFigures {
+  const c = counter.snapshot();
+  return {
+    docOpsPer1k: per1k(c.documentOps, counted),
+    roundTripsPer1k: per1k(c.roundTrips, counted),
+    note: null,
+  };
 }
 
 export async function openMeasuredMongo(url: string, db: string): Promise<MeasuredMongo> {

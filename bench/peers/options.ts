@@ -1,5 +1,6 @@
 // Command-line flags of `npm run bench:peers`, validated; and the command line as the docs show it.
 import { parseArgs } from "node:util";
+import { integer, UsageError } from "../shared/cli.js";
 
 export const DESIGNS = ["ceiling", "seed", "naive", "pipeline"] as const;
 export type DesignName = (typeof DESIGNS)[number];
@@ -24,21 +25,11 @@ export interface PeersOptions {
   seed: number;
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export const USAGE = `usage: npm run bench:peers -- [--count 1000000] [--articles 100000] [--skew 1.1]
     [--partitions 6] [--designs ceiling,seed,naive,pipeline] [--out docs/benchmarks.md | --no-write]
     [--timeout-s 1800] [--seed 42]`;
-
-function integer(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
 
 function designList(raw: string): DesignName[] {
   const names = raw

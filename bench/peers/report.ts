@@ -1,5 +1,7 @@
 // The results of one `bench:peers` run: per design a JSON line, a markdown table, and the
 // section of docs/benchmarks.md between the peers markers. Pure: no I/O here.
+
+import { replaceMarked } from "../shared/cli.js";
 import type { DesignName } from "./options.js";
 
 export type ExactCheck =
@@ -251,13 +253,7 @@ export function renderSection(info: SectionInfo): string {
   ].join("\n");
 }
 
-/** Replaces the text between the markers (markers included), or appends the section. */
+/** Replaces this report's section of the document (between its markers), or appends it. */
 export function replaceSection(doc: string, section: string): string {
-  const start = doc.indexOf(START_MARKER);
-  const end = doc.indexOf(END_MARKER);
-  if (start === -1 && end === -1) return `${doc.trimEnd()}\n\n${section}\n`;
-  if (start === -1 || end === -1 || end < start) {
-    throw new Error(`found only one of ${START_MARKER} and ${END_MARKER}, or them out of order`);
-  }
-  return doc.slice(0, start) + section + doc.slice(end + END_MARKER.length);
+  return replaceMarked(doc, section, START_MARKER, END_MARKER);
 }

@@ -1,10 +1,10 @@
 // One `bench:peers` run: plan and produce the backlog, run each design on it in turn, report,
 // and remove everything the run created (databases, topic, groups, Redis keys), also when it
 // fails or is interrupted.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { commitNote } from "../shared/cli.js";
 import { createTopic, produceBacklog } from "./backlog.js";
 import { CHART_DESCRIPTIONS, renderChartSvg, writeChartPng } from "./chart.js";
 import { ceiling } from "./designs/ceiling.js";
@@ -58,16 +58,6 @@ function failedResult(design: DesignName, events: number, err: unknown): DesignR
   };
 }
 
-function commitNote(): string | null {
-  try {
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
-    const head = git("rev-parse", "--short", "HEAD");
-    return git("status", "--porcelain").length > 0 ? `${head} (with uncommitted changes)` : head;
-  } catch {
-    return null;
-  }
-}
-
 async function writeReport(
   options: PeersOptions,
   command: string,
@@ -107,7 +97,7 @@ async function writeReport(
     date: new Date().toISOString().slice(0, 10),
     command,
     machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
-    commit: commitNote(),
+    commit: commitNote(ROOT),
     backlog: b,
     results,
     image,

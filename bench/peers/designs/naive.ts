@@ -4,9 +4,8 @@
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { parseReadEvent } from "../../../src/events/parse-read-event.js";
-import { GoReadPath, openMeasuredMongo } from "../go-path.js";
+import { countedFigures, GoReadPath, openMeasuredMongo } from "../go-path.js";
 import type { Design } from "../harness.js";
-import { per1k } from "../measure.js";
 import { deleteKeysMatching, log } from "../services.js";
 
 const CONCURRENCY = 50;
@@ -66,14 +65,7 @@ export const naive: Design = {
         });
         return {
           errors: () => errors,
-          mongo: async (_polls, counted) => {
-            const c = mongo.counter.snapshot();
-            return {
-              docOpsPer1k: per1k(c.documentOps, counted),
-              roundTripsPer1k: per1k(c.roundTrips, counted),
-              note: null,
-            };
-          },
+          mongo: async (_polls, counted) => countedFigures(mongo.counter, counted),
           details: async () => {
             const left = await queue.getJobCounts("waiting", "active", "failed");
             return {

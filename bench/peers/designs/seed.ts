@@ -4,9 +4,8 @@
 // parser and runs the Go per-event write: Lua on the cache key, then one upsert.
 import { Redis } from "ioredis";
 import { parseReadEvent } from "../../../src/events/parse-read-event.js";
-import { GoReadPath, openMeasuredMongo } from "../go-path.js";
+import { countedFigures, GoReadPath, openMeasuredMongo } from "../go-path.js";
 import type { Design } from "../harness.js";
-import { per1k } from "../measure.js";
 import { log } from "../services.js";
 
 export const seed: Design = {
@@ -40,14 +39,7 @@ export const seed: Design = {
         });
         return {
           errors: () => errors,
-          mongo: async (_polls, counted) => {
-            const c = mongo.counter.snapshot();
-            return {
-              docOpsPer1k: per1k(c.documentOps, counted),
-              roundTripsPer1k: per1k(c.roundTrips, counted),
-              note: null,
-            };
-          },
+          mongo: async (_polls, counted) => countedFigures(mongo.counter, counted),
           details: async () => ({ duplicateKeyRetries: path.duplicateKeyRetries }),
           stop: () => consumer.disconnect(),
         };
