@@ -61,6 +61,17 @@ export function decodeLastApplied(metadata: string | null | undefined): LastAppl
   return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };
 }
 
+/**
+ * Where a partition's next batch must start: at `last` (the last message applied, to check it is
+ * still there) when the position names it, else at the committed offset. `sought`: a seek there
+ * was already asked for, so a batch starting elsewhere is the log's answer, not a stale position.
+ */
+interface ResumeCheck {
+  at: bigint;
+  last?: LastApplied;
+  sought: boolean;
+}
+
 /** What the forwarder needs of one kafkajs batch. */
 export interface BatchInput {
   topic: string;
@@ -133,10 +144,10 @@ const key = (topic: string, partition: number) => `${topic}|${partition}`;
 export class Forwarder {
   private readonly watches = new Map<string, Watch>();
   /**
-   * Per partition, since its assignment: the last applied message the next batch must start
-   * with (checked, then skipped), or null once checked (nothing to check, or checked already).
+   * Per partition, since its assignment: where the next batch must start (checked, then the
+   * message there skipped when it is the last one applied), or null once checked.
    */
-  private readonly resumeAt = new Map<string, LastApplied | null>();
+  private readonly resumeAt = new Map<string, ResumeCheck | null>();
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
   private stopping = false;
@@ -250,10 +261,9 @@ export class Forwarder {
     let expected = this.resumeAt.get(k);
     const first = messages[0] as BatchInput["messages"][number];
     if (expected === undefined) {
-      // First batch since the assignment: the fetch starts at the committed offset.
+      // First batch since the assignment: the group's position says where the log was left.
       const c = await this.committed(topic, partition);
       const last = decodeLastApplied(c?.metadata);
-      expected = null;
       if (c !== undefined && last !== undefined && last.life !== this.life(topic)) {
         // Committed under another life of the topic (this ingestor was given a new incarnation
         // after a re-creation): that position means nothing in this log. Start this life where a
@@ -267,45 +277,63 @@ export class Forwarder {
         this.consumer.seek({ topic, partition, offset: "0" });
         return undefined;
       }
-      if (c !== undefined && last !== undefined && BigInt(c.offset) === last.offset + 1n) expected = last;
-      this.resumeAt.set(k, expected);
-      if (expected !== null && BigInt(first.offset) === expected.offset + 1n) {
-        // Go back one message, to see that the last one applied is still there.
-        this.consumer.seek({ topic, partition, offset: expected.offset.toString() });
-        return undefined;
+      expected = null;
+      if (c !== undefined) {
+        const offset = BigInt(c.offset);
+        expected =
+          last !== undefined && offset === last.offset + 1n
+            ? { at: last.offset, last, sought: false }
+            : { at: offset, sought: false };
       }
+      this.resumeAt.set(k, expected);
     }
     if (expected === null) return messages;
-    this.resumeAt.set(k, null);
     const firstOffset = BigInt(first.offset);
-    if (firstOffset === expected.offset && first.timestamp === expected.timestamp) {
-      // The last message applied, still there: skip it.
-      control.resolveOffset(first.offset);
-      const rest = messages.slice(1);
-      return rest.length > 0 ? rest : undefined;
+    if (firstOffset !== expected.at && !expected.sought) {
+      // Fetch from where the check needs: one message back, to see that the last one applied is
+      // still there (the usual case: the fetch starts at the committed offset). The fetch may also
+      // start elsewhere: kafkajs keeps a seek asked for while the partition was ours before and
+      // applies it when the partition comes back, and the committed offset can move (a former
+      // owner's last commit) between kafkajs reading it and this check.
+      expected.sought = true;
+      this.consumer.seek({ topic, partition, offset: expected.at.toString() });
+      return undefined;
     }
-    if (firstOffset <= expected.offset) {
+    this.resumeAt.set(k, null);
+    if (firstOffset === expected.at) {
+      if (expected.last === undefined) return messages;
+      if (first.timestamp === expected.last.timestamp) {
+        // The last message applied, still there: skip it.
+        control.resolveOffset(first.offset);
+        const rest = messages.slice(1);
+        return rest.length > 0 ? rest : undefined;
+      }
+    }
+    if (firstOffset <= expected.at && expected.last !== undefined) {
       const found =
-        firstOffset === expected.offset
-          ? `the message there was sent at ${first.timestamp}, not ${expected.timestamp}`
+        firstOffset === expected.at
+          ? `the message there was sent at ${first.timestamp}, not ${expected.last.timestamp}`
           : `the log now starts at offset ${firstOffset}`;
       this.block(
         topic,
         partition,
         `the log is not the one this partition was read from (topic re-created or replaced?): ` +
-          `the last message applied was offset ${expected.offset}, sent at ${expected.timestamp}; ${found}. ` +
+          `the last message applied was offset ${expected.at}, sent at ${expected.last.timestamp}; ${found}. ` +
           `Nothing of it was read. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and ` +
           `worker and restart them; see docs/reliability.md`,
       );
       return undefined;
     }
-    if (firstOffset > expected.offset + 1n) {
-      const lost = firstOffset - expected.offset - 1n;
+    // Without a last message to check (a position committed without one, by an older version or
+    // by another consumer), the log is read from where it starts.
+    const next = expected.last === undefined ? expected.at : expected.at + 1n;
+    if (firstOffset > next) {
+      const lost = firstOffset - next;
       this.events?.skipped(topic, partition, lost);
       this.log.error(
         {
           partition,
-          from: (expected.offset + 1n).toString(),
+          from: next.toString(),
           to: (firstOffset - 1n).toString(),
           lost: lost.toString(),
         },
@@ -478,7 +506,8 @@ export class Forwarder {
       this.resumeAt.set(k, null);
       this.bestEffort(() => this.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
     } else {
-      this.resumeAt.set(k, { life: this.life(topic), offset: last, timestamp: lastTimestamp });
+      const applied = { life: this.life(topic), offset: last, timestamp: lastTimestamp };
+      this.resumeAt.set(k, { at: last, last: applied, sought: true });
       this.bestEffort(() => this.consumer.seek({ topic, partition, offset: last.toString() }));
     }
     this.release(w);

@@ -355,6 +355,39 @@ test("a new owner goes back one message to check the committed position, then re
   assert.deepEqual([job.data.firstOffset, job.data.lastOffset], ["5", "7"]);
 });
 
+test("a fetch that starts before the committed position (a seek kafkajs kept from an earlier assignment) goes to it and reads on", async () => {
+  const first = setup();
+  await first.forwarder.handleBatch(batch(2, 0, 5), first.control);
+  await completeAll(first.sink, first.forwarder);
+  await until("committed", () => first.consumer.commits.length === 1);
+  // The partition comes back to an ingestor whose kafkajs still holds an old seek to offset 1.
+  const next = setup();
+  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
+  await next.forwarder.handleBatch(batch(2, 1, 7), next.control);
+  assert.deepEqual(next.consumer.calls, ["seek 2@4"], "to the last message applied, to check it");
+  assert.equal(next.sink.jobs.size, 0);
+  assert.deepEqual(next.forwarder.status(), [], "not held back");
+  await next.forwarder.handleBatch(batch(2, 4, 4), next.control);
+  const [, job] = next.sink.only();
+  assert.deepEqual([job.data.firstOffset, job.data.lastOffset], ["5", "7"]);
+});
+
+test("a new owner finding a log that now starts before the committed position (re-created) holds it back", async () => {
+  const first = setup();
+  await first.forwarder.handleBatch(batch(2, 100, 5), first.control);
+  await completeAll(first.sink, first.forwarder);
+  await until("committed", () => first.consumer.commits.length === 1);
+  const next = setup();
+  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
+  // Kafka reset the out-of-range position to the new log's start, and does so again after the seek.
+  await next.forwarder.handleBatch(batch(2, 0, 8, [], 1_800_000_000_000), next.control);
+  assert.deepEqual(next.consumer.calls, ["seek 2@104"]);
+  await next.forwarder.handleBatch(batch(2, 0, 8, [], 1_800_000_000_000), next.control);
+  assert.equal(next.sink.jobs.size, 0, "nothing of the new log read");
+  assert.equal(next.forwarder.status()[0]?.state, "held-back");
+  assert.match(next.forwarder.status()[0]?.reason ?? "", /the log now starts at offset 0/);
+});
+
 test("a position committed under another life of the topic restarts this life from its beginning", async () => {
   const old = setup();
   await old.forwarder.handleBatch(batch(3, 0, 5), old.control);

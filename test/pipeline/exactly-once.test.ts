@@ -70,13 +70,45 @@ async function produce(count: number, perBatch = 200, pauseMs = 40): Promise<voi
 }
 
 async function assertExact(): Promise<void> {
-  await until(
-    `all ${produced} reads counted`,
-    async () => ((await fx.totalReads()) >= produced ? true : undefined),
-    120_000,
-  );
+  try {
+    await until(
+      `all ${produced} reads counted`,
+      async () => ((await fx.totalReads()) >= produced ? true : undefined),
+      120_000,
+    );
+  } catch (err) {
+    throw new Error(`${String(err)}\n${await diagnosis()}`);
+  }
   await new Promise((r) => setTimeout(r, 1000)); // room for a duplicate to show
   assert.deepEqual(Object.fromEntries(await fx.readCounts()), Object.fromEntries(expected));
+}
+
+/** What an operator would look at when reads stop arriving: counts, jobs, the processes' logs. */
+async function diagnosis(): Promise<string> {
+  const work = new Queue<ReadJobData>(config.WORK_QUEUE, {
+    connection: fx.redis,
+    prefix: config.QUEUE_PREFIX,
+  });
+  try {
+    const counts = await work.getJobCounts();
+    const failed = (await work.getFailed(0, 5)).map((j) => `${j.id}: ${j.failedReason}`);
+    const pending = (await work.getJobs(["waiting", "active", "delayed", "prioritized"], 0, 10)).map(
+      (j) => `${j.id} attempts ${j.attemptsMade}`,
+    );
+    const per = new Map<string, number>(await fx.readCounts());
+    const short = [...expected].filter(([aid, n]) => (per.get(aid) ?? 0) !== n).length;
+    const state = (c: Child) =>
+      c.proc.exitCode === null && c.proc.signalCode === null ? "running" : "exited";
+    const tail = (c: Child) => c.output().split("\n").slice(-25).join("\n");
+    return [
+      `${await fx.totalReads()} of ${produced} counted, ${short} articles off; jobs ${JSON.stringify(counts)}`,
+      `failed: ${failed.join("; ")}`,
+      `pending: ${pending.join("; ")}`,
+      ...children.map((c, i) => `child ${i} (${state(c)}):\n${tail(c)}`),
+    ].join("\n");
+  } finally {
+    await work.close();
+  }
 }
 
 before(async () => {
