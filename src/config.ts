@@ -8,12 +8,44 @@ type Env = Record<string, string | undefined>;
 const hostPort = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
 const bullName = /^[A-Za-z0-9_-]+$/;
 
-function int(min: number, max: number, form: string) {
+// The messages below are built from the bounds, so a bound and its message cannot disagree.
+
+/**
+ * A whole number from `min` to `max`. The message reads "<unit>, <min> to <max>" (e.g.
+ * "milliseconds, 1 to 60000"), or "an integer from <min> to <max>" without a unit; a note
+ * follows in parentheses.
+ */
+function int(min: number, max: number, unit?: string, note?: string) {
+  const range = unit === undefined ? `an integer from ${min} to ${max}` : `${unit}, ${min} to ${max}`;
+  const form = note === undefined ? range : `${range} (${note})`;
   return z
     .string()
     .regex(/^\d+$/, { message: form })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: form }).max(max, { message: form }));
+    .pipe(
+      z
+        .number({ message: form })
+        .int({ message: form })
+        .min(min, { message: form })
+        .max(max, { message: form }),
+    );
+}
+
+const tcpPort = int(0, 65535, "a TCP port", "0 for any free one");
+
+/**
+ * `min` to `max` characters, all matching `each` (a whole-string pattern such as /^[a-z]*$/).
+ * The message reads "<form> (<min> to <max> characters)", or "(up to <max> characters)".
+ */
+function chars(min: number, max: number, each: RegExp, form: string) {
+  const length = min === 0 ? `up to ${max} characters` : `${min} to ${max} characters`;
+  const message = `${form} (${length})`;
+  return z.string().min(min, { message }).max(max, { message }).regex(each, { message });
+}
+
+/** A secret of at least `min` characters; `what` names it ("a password"). */
+function secret(min: number, what: string) {
+  return z.string().min(min, { message: `${what} of at least ${min} characters` });
 }
 
 const bool = z
@@ -26,27 +58,23 @@ const schema = z.object({
     .transform((s) => s.split(",").map((b) => b.trim()))
     .pipe(z.array(z.string().regex(hostPort)).min(1))
     .default(["127.0.0.1:9092"]),
-  KAFKA_TOPIC: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: "a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)" })
-    .default("article_read_event"),
+  KAFKA_TOPIC: chars(1, 249, /^[A-Za-z0-9._-]*$/, "a Kafka topic name of [A-Za-z0-9._-]").default(
+    "article_read_event",
+  ),
   KAFKA_GROUP_ID: z.string().min(1, { message: "a non-empty consumer group id" }).default("interactive"),
   // Names one life of the topic. Marks, job ids and dead-letter ids carry it, so after the topic
   // is deleted and re-created (or moved to another cluster), a new value starts fresh marks
   // instead of taking the new offsets for ones already applied. Empty: the first life.
-  KAFKA_TOPIC_INCARNATION: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{0,32}$/, { message: "up to 32 letters, digits, _ or -" })
-    .default(""),
+  KAFKA_TOPIC_INCARNATION: chars(0, 32, /^[A-Za-z0-9_-]*$/, "letters, digits, _ or -").default(""),
   KAFKA_CLIENT_ID: z.string().min(1).default("interactive"),
   KAFKA_FROM_BEGINNING: bool.default(true),
-  KAFKA_TOPIC_PARTITIONS: int(1, 10_000, "an integer from 1 to 10000").default(6),
-  KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds, 1 to 60000").default(100),
-  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes, 1024 to 67108864").default(1_048_576),
+  KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
+  KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds").default(100),
+  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes").default(1_048_576),
   // A killed ingestor's partitions move to another one after this long (plus a heartbeat):
   // shorter means faster recovery, but an event loop blocked that long costs a rebalance.
-  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds, 6000 to 300000").default(10_000),
-  KAFKA_HEARTBEAT_MS: int(100, 60_000, "milliseconds, 100 to 60000").default(2000),
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds").default(10_000),
+  KAFKA_HEARTBEAT_MS: int(100, 60_000, "milliseconds").default(2000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
@@ -55,49 +83,44 @@ const schema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, { message: "a mongodb:// or mongodb+srv:// URL" })
     .default("mongodb://127.0.0.1:27017/?directConnection=true"),
-  MONGO_DB: z
-    .string()
-    .regex(/^[^/\\. "$]{1,63}$/, { message: "a MongoDB database name" })
-    .default("webook"),
+  MONGO_DB: chars(1, 63, /^[^/\\. "$]*$/, "a MongoDB database name").default("webook"),
   QUEUE_PREFIX: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("bull"),
   WORK_QUEUE: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("read-events"),
   DEAD_LETTER_QUEUE: z
     .string()
     .regex(bullName, { message: "letters, digits, _ or -" })
     .default("read-events-dead-letter"),
-  JOB_MAX_EVENTS: int(1, 100_000, "an integer from 1 to 100000").default(20_000),
-  MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "an integer number of bytes from 64 to 16777216").default(
-    65536,
-  ),
-  GROUP_MAX_JOBS: int(1, 1000, "an integer from 1 to 1000").default(32),
-  GROUP_MAX_EVENTS: int(1, 1_000_000, "an integer from 1 to 1000000").default(200_000),
-  GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds, 0 to 60000").default(20),
+  JOB_MAX_EVENTS: int(1, 100_000).default(20_000),
+  MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "bytes").default(65536),
+  GROUP_MAX_JOBS: int(1, 1000).default(32),
+  GROUP_MAX_EVENTS: int(1, 1_000_000).default(200_000),
+  GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds").default(20),
   // Articles whose last written version and marks a worker remembers, to write them without a
   // read first (about 200 bytes each). 0: read before every write.
-  WORKER_STATE_CACHE_ARTICLES: int(0, 10_000_000, "an integer from 0 to 10000000").default(200_000),
-  WORKER_CONCURRENCY: int(1, 64, "an integer from 1 to 64 (groups applied at once)").default(1),
+  WORKER_STATE_CACHE_ARTICLES: int(0, 10_000_000).default(200_000),
+  WORKER_CONCURRENCY: int(1, 64, "groups applied at once").default(1),
   // A killed worker's jobs return to the queue within about twice this; a worker whose event loop
   // blocks longer loses its jobs to another (harmless: the marks skip what it applied).
-  WORKER_LOCK_MS: int(1000, 600_000, "milliseconds, 1000 to 600000").default(10_000),
-  JOB_MAX_STALLS: int(0, 1000, "an integer from 0 to 1000").default(3),
-  JOB_ATTEMPTS: int(1, 1000, "an integer from 1 to 1000").default(8),
-  JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds, 1 to 3600000").default(1000),
+  WORKER_LOCK_MS: int(1000, 600_000, "milliseconds").default(10_000),
+  JOB_MAX_STALLS: int(0, 1000).default(3),
+  JOB_ATTEMPTS: int(1, 1000).default(8),
+  JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds").default(1000),
   // The ingestor learns that a job completed by finding it completed: a job removed sooner is
   // added again, forever. So completed jobs must outlive a few watcher polls, and the count must
   // exceed the partitions completing at once (raise it above the partition count). Each kept job
   // keeps its data (tens of KB) in Redis.
-  KEEP_COMPLETED_JOBS: int(10, 1_000_000, "an integer from 10 to 1000000").default(100),
-  KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds, 60 to 2592000").default(86400),
-  CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds, 1 to 2592000").default(900),
-  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds, 100 to 600000").default(30_000),
+  KEEP_COMPLETED_JOBS: int(10, 1_000_000).default(100),
+  KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds").default(86400),
+  CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds").default(900),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds").default(30_000),
   HTTP_HOST: z.string().min(1).default("127.0.0.1"),
-  INGESTOR_HTTP_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(9101),
-  WORKER_HTTP_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(9102),
+  INGESTOR_HTTP_PORT: tcpPort.default(9101),
+  WORKER_HTTP_PORT: tcpPort.default(9102),
   DASHBOARD_HOST: z.string().min(1).default("127.0.0.1"),
-  DASHBOARD_PORT: int(0, 65535, "a TCP port, 0 for any free one").default(3000),
+  DASHBOARD_PORT: tcpPort.default(3000),
   DASHBOARD_USER: z.string().min(1).optional(),
-  DASHBOARD_PASSWORD: z.string().min(8, { message: "a password of at least 8 characters" }).optional(),
-  DASHBOARD_TOKEN: z.string().min(16, { message: "a token of at least 16 characters" }).optional(),
+  DASHBOARD_PASSWORD: secret(8, "a password").optional(),
+  DASHBOARD_TOKEN: secret(16, "a token").optional(),
   DASHBOARD_READ_ONLY: bool.default(false),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {

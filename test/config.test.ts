@@ -53,3 +53,61 @@ test("a killed ingestor's partitions move on within 15 s by default", () => {
   const c = loadConfig({});
   assert.ok(c.KAFKA_SESSION_TIMEOUT_MS + c.KAFKA_HEARTBEAT_MS <= 15_000);
 });
+
+test("each message states the variable's actual bounds", () => {
+  const problem = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 1);
+      return err.problems[0] ?? "";
+    }
+    assert.fail(`accepted ${JSON.stringify(env)}`);
+  };
+  const integers = [
+    "KAFKA_TOPIC_PARTITIONS",
+    "KAFKA_MAX_WAIT_MS",
+    "KAFKA_SESSION_TIMEOUT_MS",
+    "MAX_MESSAGE_BYTES",
+    "JOB_MAX_EVENTS",
+    "KEEP_COMPLETED_JOBS",
+    "KEEP_COMPLETED_SECONDS",
+    "DASHBOARD_PORT",
+  ];
+  for (const key of integers) {
+    // Whatever the input, the message names the range; the range must be the one enforced.
+    const range = /(\d+) to (\d+)/.exec(problem({ [key]: "x" }));
+    assert.ok(range, `${key}: no range in the message`);
+    const [min, max] = [Number(range[1]), Number(range[2])];
+    assert.doesNotThrow(() => loadConfig({ [key]: String(min) }), key);
+    assert.doesNotThrow(() => loadConfig({ [key]: String(max) }), key);
+    assert.match(problem({ [key]: String(max + 1) }), new RegExp(`^${key}: expected .*\\b${max}\\b`));
+    if (min > 0) {
+      assert.match(problem({ [key]: String(min - 1) }), new RegExp(`^${key}: expected .*\\b${min}\\b`));
+    }
+  }
+  assert.equal(
+    problem({ KAFKA_MAX_WAIT_MS: "60001" }),
+    'KAFKA_MAX_WAIT_MS: expected milliseconds, 1 to 60000, got "60001"',
+  );
+  assert.equal(
+    problem({ MAX_MESSAGE_BYTES: "16777217" }),
+    'MAX_MESSAGE_BYTES: expected bytes, 64 to 16777216, got "16777217"',
+  );
+  // A number too large for a double still gets the form, not zod's own wording.
+  assert.match(
+    problem({ JOB_MAX_EVENTS: "9".repeat(400) }),
+    /^JOB_MAX_EVENTS: expected an integer from 1 to 100000/,
+  );
+  // Lengths too.
+  assert.doesNotThrow(() => loadConfig({ KAFKA_TOPIC_INCARNATION: "a".repeat(32) }));
+  assert.match(problem({ KAFKA_TOPIC_INCARNATION: "a".repeat(33) }), /expected .*up to 32 characters/);
+  assert.doesNotThrow(() => loadConfig({ KAFKA_TOPIC: "t".repeat(249) }));
+  assert.match(problem({ KAFKA_TOPIC: "t".repeat(250) }), /^KAFKA_TOPIC: expected .*1 to 249 characters/);
+  assert.match(
+    problem({ DASHBOARD_TOKEN: "t".repeat(15) }),
+    /^DASHBOARD_TOKEN: expected .*at least 16 characters/,
+  );
+  assert.doesNotThrow(() => loadConfig({ DASHBOARD_TOKEN: "t".repeat(16) }));
+});
