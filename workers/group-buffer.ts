@@ -2,9 +2,9 @@
 // maxWeight weight (events), or maxWaitMs after its first item arrived, whichever comes first.
 // At most maxInFlight groups flush at once; while they do, the next group keeps filling (up to
 // its limits), so groups grow with the load instead of queueing up as many small flushes.
-// Every add() settles with its group's flush: it resolves when the flush succeeded, rejects with
-// the flush's error when the flush threw, or with its own error when the flush reported one for
-// that item alone. An item added under a key the buffer already holds (parked or flushing; say
+// Every add() settles with its group's flush: it resolves with the flush's result when the flush
+// succeeded, rejects with the flush's error when the flush threw, or with its own error when the
+// flush reported one for that item alone. An item added under a key the buffer already holds (parked or flushing; say
 // a job BullMQ handed over again after its lock was lost) is not added a second time: that
 // add() settles with the held item's outcome. Refusing it instead would fail the job and spend
 // one of its attempts, and a few of those could hold its partition back for nothing.
@@ -16,30 +16,36 @@ export interface GroupLimits {
   maxInFlight: number;
 }
 
-interface Pending<T> {
+/** What a flush returns: the group's result, and the items that failed on their own. */
+export interface Flushed<T, R> {
+  result: R;
+  failed?: ReadonlyMap<T, unknown>;
+}
+
+interface Pending<T, R> {
   item: T;
   key: string | undefined;
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (err: unknown) => void;
 }
 
-export class GroupBuffer<T> {
-  private pending: Pending<T>[] = [];
+export class GroupBuffer<T, R = void> {
+  private pending: Pending<T, R>[] = [];
   private weight = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The collecting group is due (full or waited long enough) but no flush slot is free. */
   private due = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Keys of the items parked or flushing, with the outcome every add() of that key gets. */
-  private readonly held = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, Promise<R>>();
 
   constructor(
     private readonly limits: GroupLimits,
-    /** Applies a group; may return the items that failed on their own, with their errors. */
-    private readonly flush: (items: T[]) => Promise<ReadonlyMap<T, unknown> | undefined>,
+    /** Applies a group: its result, and the items that failed on their own, with their errors. */
+    private readonly flush: (items: T[]) => Promise<Flushed<T, R>>,
   ) {}
 
-  add(item: T, weight: number, key?: string): Promise<void> {
+  add(item: T, weight: number, key?: string): Promise<R> {
     const held = key === undefined ? undefined : this.held.get(key);
     if (held !== undefined) return held;
     const outcome = this.park(item, weight, key);
@@ -47,8 +53,8 @@ export class GroupBuffer<T> {
     return outcome;
   }
 
-  private park(item: T, weight: number, key: string | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  private park(item: T, weight: number, key: string | undefined): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, key, resolve, reject });
       this.weight += weight;
       if (this.pending.length >= this.limits.maxItems || this.weight >= this.limits.maxWeight) {
@@ -76,11 +82,11 @@ export class GroupBuffer<T> {
       for (const p of group) if (p.key !== undefined) this.held.delete(p.key);
     };
     const run = this.flush(group.map((p) => p.item)).then(
-      (failures) => {
+      ({ result, failed }) => {
         release();
         for (const p of group) {
-          if (failures?.has(p.item)) p.reject(failures.get(p.item));
-          else p.resolve();
+          if (failed?.has(p.item)) p.reject(failed.get(p.item));
+          else p.resolve(result);
         }
       },
       (err: unknown) => {

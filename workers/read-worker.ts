@@ -21,7 +21,6 @@ export interface ReadJobResult {
 }
 
 export interface ReadWorker {
-  worker: Worker<ReadJobData, ReadJobResult, string>;
   close(): Promise<void>;
 }
 
@@ -45,8 +44,7 @@ export function startReadWorker(
   log: Logger,
   onGroup?: (outcome: GroupOutcome, ms: number, jobs: readonly ReadJobData[]) => void,
 ): ReadWorker {
-  const outcomes = new WeakMap<ReadJobData, GroupOutcome>();
-  const buffer = new GroupBuffer<ReadJobData>(
+  const buffer = new GroupBuffer<ReadJobData, GroupOutcome>(
     {
       maxItems: config.GROUP_MAX_JOBS,
       maxWeight: config.GROUP_MAX_EVENTS,
@@ -58,10 +56,9 @@ export function startReadWorker(
       try {
         const { outcome, failed } = await applyReadGroup(deps, jobs);
         const ms = performance.now() - started;
-        for (const j of jobs) outcomes.set(j, outcome);
         log.debug({ ...outcome, failed: failed.size, ms: Math.round(ms) }, "group applied");
         onGroup?.(outcome, ms, jobs);
-        return failed;
+        return { result: outcome, failed };
       } catch (err) {
         log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
         throw err;
@@ -83,14 +80,13 @@ export function startReadWorker(
             `"${config.KAFKA_TOPIC_INCARNATION}" (KAFKA_TOPIC_INCARNATION): not applied`,
         );
       }
-      await buffer.add(data, data.events, job.id);
-      const outcome = outcomes.get(data);
+      const outcome = await buffer.add(data, data.events, job.id);
       return {
         firstOffset: data.firstOffset,
         lastOffset: data.lastOffset,
         events: data.events,
-        groupJobs: outcome?.jobs ?? 0,
-        groupAdded: outcome?.added ?? 0,
+        groupJobs: outcome.jobs,
+        groupAdded: outcome.added,
       };
     },
     {
@@ -123,7 +119,6 @@ export function startReadWorker(
   worker.on("error", (err) => log.error({ err }, "worker error"));
 
   return {
-    worker,
     async close() {
       // Stop taking jobs, flush what is parked, let BullMQ finish the active ones.
       const closing = worker.close();

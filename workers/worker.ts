@@ -6,14 +6,13 @@ import type { Config } from "../src/config.js";
 import { allAnswer, startProbeServer } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
-import { openQueues, redisConnection } from "../src/queue/queues.js";
+import { blockingConnection, commandConnection, openQueues } from "../src/queue/queues.js";
 import { InteractiveStore } from "../src/store/interactives.js";
 import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
 import { startReadWorker } from "./read-worker.js";
 
 export interface WorkerProcess {
-  store: InteractiveStore;
   stop(): Promise<void>;
 }
 
@@ -26,9 +25,9 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     m.mongoDocuments.inc({ op }, documents);
   });
   await store.ensureIndexes();
-  const cacheRedis = redisConnection(config, false);
+  const cacheRedis = commandConnection(config);
   const cache = new ReadCache(cacheRedis);
-  const workerRedis = redisConnection(config, true);
+  const workerRedis = blockingConnection(config);
   const queues = openQueues(config, cacheRedis);
   queueGauges(registry, [queues.work, queues.dead]);
   const states =
@@ -78,7 +77,6 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     "worker running",
   );
   return {
-    store,
     async stop() {
       await Promise.all([reads.close(), deadLetters.close()]);
       await http.close();

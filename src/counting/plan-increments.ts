@@ -4,7 +4,8 @@
 // to add are exactly those above the mark, whatever was applied, retried or re-created before.
 // The write that adds them also moves the marks, and applies only if the document's version is
 // still the one the plan was made from (compare-and-set), so two workers can never both add.
-import { type ReadJobData, topicLife } from "../queue/read-job.js";
+import { topicLife } from "../queue/message-id.js";
+import type { ReadJobData } from "../queue/read-job.js";
 
 /** Field-safe name of a topic-partition (of one topic life) inside a document's `offsets` map. */
 export function partitionKey(topic: string, partition: number, incarnation?: string): string {

@@ -3,14 +3,13 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
-import type { FastifyInstance } from "fastify";
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
 import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
-import { openQueues, redisConnection } from "../queue/queues.js";
+import { commandConnection, openQueues } from "../queue/queues.js";
 import { InteractiveStore } from "../store/interactives.js";
 import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
@@ -18,14 +17,13 @@ import { readApi } from "./read-api.js";
 export const BOARD_PATH = "/queues";
 
 export interface Dashboard {
-  app: FastifyInstance;
   url: string;
   stop(): Promise<void>;
 }
 
 export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
   const credentials = dashboardCredentials(config); // before connecting anything
-  const redis = redisConnection(config, false);
+  const redis = commandConnection(config);
   const mongo = await new MongoClient(config.MONGO_URL).connect();
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
   const cache = new ReadCache(redis);
@@ -83,7 +81,6 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const url = `http://${config.DASHBOARD_HOST.includes(":") ? `[${config.DASHBOARD_HOST}]` : config.DASHBOARD_HOST}:${port}`;
   log.info({ board: `${url}${BOARD_PATH}` }, "dashboard running");
   return {
-    app,
     url,
     async stop() {
       await app.close();

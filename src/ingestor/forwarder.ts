@@ -18,7 +18,8 @@ import { parseReadEvent } from "../events/parse-read-event.js";
 import type { Logger } from "../logger.js";
 import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
-import { ReadJobBuilder, type ReadJobData, readJobId, topicLife } from "../queue/read-job.js";
+import { topicLife } from "../queue/message-id.js";
+import { ReadJobBuilder, type ReadJobData, readJobId } from "../queue/read-job.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
 export interface ConsumerControl {
@@ -93,7 +94,6 @@ export type PartitionState = "waiting" | "held-back" | "committing";
 
 export interface PartitionStatus {
   partition: number;
-  jobId: string;
   state: PartitionState;
   /** Why the partition is held back. */
   reason?: string;
@@ -618,13 +618,11 @@ export class Forwarder {
   status(): PartitionStatus[] {
     const watched: PartitionStatus[] = [...this.watches.values()].map((w) => ({
       partition: w.data.partition,
-      jobId: w.jobId,
       state: w.state,
       ...(w.reason !== undefined ? { reason: w.reason } : {}),
     }));
     const blocked: PartitionStatus[] = [...this.blocked.values()].map((b) => ({
       partition: b.partition,
-      jobId: "",
       state: "held-back",
       reason: b.reason,
     }));

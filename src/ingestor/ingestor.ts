@@ -1,14 +1,14 @@
 // The ingestor process's parts: a kafkajs consumer in group KAFKA_GROUP_ID feeding the
 // forwarder, BullMQ queues, and the event stream that tells the forwarder a job finished.
 import { QueueEvents } from "bullmq";
-import { type Admin, type Consumer, Kafka } from "kafkajs";
+import { type Admin, Kafka } from "kafkajs";
 import type { Config } from "../config.js";
 import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
-import { createRegistry, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
+import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { BullJobSink } from "../queue/job-sink.js";
-import { type DeadLetterQueue, openQueues, type ReadQueue, redisConnection } from "../queue/queues.js";
+import { blockingConnection, commandConnection, openQueues } from "../queue/queues.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
 
@@ -31,10 +31,6 @@ async function ensureTopic(admin: Admin, topic: string, partitions: number, log:
 }
 
 export interface Ingestor {
-  consumer: Consumer;
-  forwarder: Forwarder;
-  work: ReadQueue;
-  dead: DeadLetterQueue;
   /** Stops taking ranges, lets open jobs finish and commit (up to the timeout), leaves the group. */
   stop(): Promise<void>;
 }
@@ -61,9 +57,9 @@ export async function startIngestor(
     maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
     maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
   });
-  const redis = redisConnection(config, false);
+  const redis = commandConnection(config);
   const { work, dead } = openQueues(config, redis);
-  const eventsRedis = redisConnection(config, true);
+  const eventsRedis = blockingConnection(config);
   const queueEvents = new QueueEvents(config.WORK_QUEUE, {
     connection: eventsRedis,
     prefix: config.QUEUE_PREFIX,
@@ -71,18 +67,13 @@ export async function startIngestor(
   const admin = kafka.admin();
   const registry = createRegistry("ingestor");
   queueGauges(registry, [work, dead]);
-  const metrics = ingestorMetrics(registry, {
-    heldBack: () => forwarder.status().filter((s) => s.state === "held-back").length,
-    openJobs: () => forwarder.status().length,
-    lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
-  });
-  // The gauges above read the forwarder only when scraped, after it exists.
+  const metrics = ingestorMetrics(registry);
   const committed = async (topic: string, partition: number) => {
     const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
     const p = offsets?.partitions.find((o) => o.partition === partition);
     return p === undefined || Number(p.offset) < 0 ? undefined : { offset: p.offset, metadata: p.metadata };
   };
-  const forwarder: Forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, committed, log, {
+  const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, committed, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);
       metrics.consumed.inc({ result: "dead_letter" }, invalid);
@@ -93,6 +84,11 @@ export async function startIngestor(
     skipped(_topic, partition, count) {
       metrics.skipped.inc({ partition: String(partition) }, Number(count));
     },
+  });
+  ingestorGauges(registry, {
+    heldBack: () => forwarder.status().filter((s) => s.state === "held-back").length,
+    openJobs: () => forwarder.status().length,
+    lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
   queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));
   queueEvents.on("failed", ({ jobId }) => forwarder.jobSettled(jobId));
@@ -143,10 +139,6 @@ export async function startIngestor(
   log.info({ topic: config.KAFKA_TOPIC, group: config.KAFKA_GROUP_ID }, "ingestor running");
 
   return {
-    consumer,
-    forwarder,
-    work,
-    dead,
     async stop() {
       const left = await forwarder.drain(config.SHUTDOWN_TIMEOUT_MS);
       if (left > 0)

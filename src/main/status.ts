@@ -1,11 +1,11 @@
 // `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
 import { Kafka, logLevel } from "kafkajs";
-import { openQueues, redisConnection } from "../queue/queues.js";
+import { commandConnection, openQueues } from "../queue/queues.js";
 import { collectStatus, formatStatus } from "../status/collect-status.js";
 import { configOrExit } from "./run-process.js";
 
 const config = configOrExit("status");
-const redis = redisConnection(config, false);
+const redis = commandConnection(config);
 const { work, dead } = openQueues(config, redis);
 const admin = new Kafka({
   clientId: "status",

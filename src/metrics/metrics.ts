@@ -34,14 +34,15 @@ export interface IngestorMetrics {
   skipped: Counter<"partition">;
 }
 
-export function ingestorMetrics(
+/** The ingestor's gauges, read from their sources when scraped. */
+export function ingestorGauges(
   registry: Registry,
   sources: {
     heldBack: () => number;
     openJobs: () => number;
     lag: () => Promise<{ partition: number; lag: number }[]>;
   },
-): IngestorMetrics {
+): void {
   new Gauge({
     name: "interactive_partitions_held_back",
     help: "Partitions of this ingestor waiting on a job that failed all its attempts",
@@ -68,6 +69,9 @@ export function ingestorMetrics(
       for (const { partition, lag } of await sources.lag()) this.set({ partition: String(partition) }, lag);
     },
   });
+}
+
+export function ingestorMetrics(registry: Registry): IngestorMetrics {
   return {
     consumed: new Counter({
       name: "interactive_events_consumed_total",

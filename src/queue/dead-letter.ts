@@ -1,7 +1,6 @@
 // A dead letter: one Kafka message that is not a valid ReadEvent, kept as a failed job in the
 // dead-letter queue with everything a person needs to act on it.
-
-import { topicLife } from "./read-job.js";
+import { messageId } from "./message-id.js";
 
 export interface DeadLetterData {
   topic: string;
@@ -23,11 +22,17 @@ export interface DeadLetterData {
 
 export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
 
-/** Names the message (topic life, partition, offset, timestamp), as a read job's id does. */
+/** A dead letter's id names its message (see message-id.ts). */
 export function deadLetterId(
   d: Pick<DeadLetterData, "topic" | "incarnation" | "partition" | "offset" | "timestamp">,
 ): string {
-  return `${topicLife(d.topic, d.incarnation)}-p${d.partition}-o${d.offset}-t${d.timestamp}`;
+  return messageId(d);
+}
+
+/** Partition, offset and the start of the reason, for the dashboard's job list. */
+export function deadLetterJobName(d: Pick<DeadLetterData, "partition" | "offset" | "reason">): string {
+  const reason = d.reason.length > 60 ? `${d.reason.slice(0, 57)}...` : d.reason;
+  return `p${d.partition} ${d.offset}: ${reason}`;
 }
 
 export function toDeadLetter(

@@ -1,10 +1,9 @@
 // What the ingestor needs of the queues, as an interface: the forwarder is tested with a fake,
 // and runs on BullMQ through BullJobSink.
 import { Job } from "bullmq";
-import type { DeadLetterData } from "./dead-letter.js";
-import { deadLetterId } from "./dead-letter.js";
-import { type DeadLetterQueue, deadLetterJobName, type ReadQueue, readJobName } from "./queues.js";
-import type { ReadJobData } from "./read-job.js";
+import { type DeadLetterData, deadLetterId, deadLetterJobName } from "./dead-letter.js";
+import type { DeadLetterQueue, ReadQueue } from "./queues.js";
+import { type ReadJobData, readJobName } from "./read-job.js";
 
 export type SinkJobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 

@@ -6,22 +6,18 @@ import type { Config } from "../config.js";
 import type { DeadLetterData } from "./dead-letter.js";
 import type { ReadJobData } from "./read-job.js";
 
-/** Job names say what a person needs at a glance in the dashboard: partition and range. */
-export function readJobName(
-  d: Pick<ReadJobData, "partition" | "firstOffset" | "lastOffset" | "events">,
-): string {
-  return `p${d.partition} ${d.firstOffset}-${d.lastOffset} (${d.events} events)`;
+/**
+ * A connection for commands that must fail fast when Redis is away (adding jobs, reading their
+ * state, the cache, the read API): the caller decides what to do about the error.
+ */
+export function commandConnection(config: Pick<Config, "REDIS_URL">): Redis {
+  const options: RedisOptions = { maxRetriesPerRequest: 3, enableOfflineQueue: true };
+  return new Redis(config.REDIS_URL, options);
 }
 
-export function deadLetterJobName(d: Pick<DeadLetterData, "partition" | "offset" | "reason">): string {
-  const reason = d.reason.length > 60 ? `${d.reason.slice(0, 57)}...` : d.reason;
-  return `p${d.partition} ${d.offset}: ${reason}`;
-}
-
-export function redisConnection(config: Pick<Config, "REDIS_URL">, blocking: boolean): Redis {
-  const options: RedisOptions = blocking
-    ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-    : { maxRetriesPerRequest: 3, enableOfflineQueue: true };
+/** A connection for BullMQ's blocking consumers (Worker, QueueEvents), which retry forever. */
+export function blockingConnection(config: Pick<Config, "REDIS_URL">): Redis {
+  const options: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
   return new Redis(config.REDIS_URL, options);
 }
 

@@ -1,7 +1,9 @@
 // The work job: the valid read events of one contiguous offset range of one Kafka partition.
 // Events are stored per article as offset deltas from the range's first offset, which keeps a
 // 5000-event job around 20-30 KB and lets the worker skip exactly the events already applied.
+
 import { UnrecoverableError } from "bullmq";
+import { messageId } from "./message-id.js";
 
 export interface ReadJobData {
   topic: string;
@@ -28,20 +30,27 @@ export interface ReadJobData {
   lastTimestamp?: number;
 }
 
-/** The topic as marks and ids name it: `topic`, or `topic@incarnation` after a re-creation. */
-export function topicLife(topic: string, incarnation: string | undefined): string {
-  return incarnation ? `${topic}@${incarnation}` : topic;
-}
-
 /**
- * Job ids derive from the range's first message (topic life, partition, offset, timestamp), so a
- * redelivered range finds the job already added, and a re-created topic's range does not.
+ * A job's id names the range's first message (see message-id.ts), so a redelivered range finds
+ * the job already added, and a re-created topic's range does not.
  */
 export function readJobId(
   d: Pick<ReadJobData, "topic" | "incarnation" | "partition" | "firstOffset" | "originTimestamp">,
 ): string {
-  const base = `${topicLife(d.topic, d.incarnation)}-p${d.partition}-o${d.firstOffset}`;
-  return d.originTimestamp === undefined ? base : `${base}-t${d.originTimestamp}`;
+  return messageId({
+    topic: d.topic,
+    incarnation: d.incarnation,
+    partition: d.partition,
+    offset: d.firstOffset,
+    timestamp: d.originTimestamp,
+  });
+}
+
+/** A job's name says what a person needs at a glance in the dashboard: partition and range. */
+export function readJobName(
+  d: Pick<ReadJobData, "partition" | "firstOffset" | "lastOffset" | "events">,
+): string {
+  return `p${d.partition} ${d.firstOffset}-${d.lastOffset} (${d.events} events)`;
 }
 
 /** Collects the valid events of one range, in offset order. */

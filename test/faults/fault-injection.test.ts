@@ -12,8 +12,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { after, test } from "node:test";
 import { Queue } from "bullmq";
 import type { Config } from "../../src/config.js";
-import { readJobName } from "../../src/queue/queues.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
+import { readJobName } from "../../src/queue/read-job.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
 import {

@@ -10,7 +10,7 @@ test("a group flushes when it holds maxItems", async () => {
     { maxItems: 3, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
-      return undefined;
+      return { result: undefined };
     },
   );
   await Promise.all([buf.add(1, 1), buf.add(2, 1), buf.add(3, 1)]);
@@ -23,7 +23,7 @@ test("a group flushes when its weight reaches maxWeight", async () => {
     { maxItems: 100, maxWeight: 10, maxWaitMs: 10_000, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
-      return undefined;
+      return { result: undefined };
     },
   );
   await Promise.all([buf.add(1, 4), buf.add(2, 6)]);
@@ -36,7 +36,7 @@ test("a group that does not fill flushes after maxWaitMs", async () => {
     { maxItems: 100, maxWeight: 1000, maxWaitMs: 30, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
-      return undefined;
+      return { result: undefined };
     },
   );
   const started = Date.now();
@@ -52,7 +52,7 @@ test("a failed flush rejects every item of its group with the error, and only th
     async () => {
       calls++;
       if (calls === 1) throw new Error("boom");
-      return undefined;
+      return { result: undefined };
     },
   );
   const first = [buf.add(1, 1), buf.add(2, 1)];
@@ -68,7 +68,7 @@ test("a flush can fail single items; the others of the group succeed", async () 
   const buf = new GroupBuffer<number>(
     { maxItems: 3, maxWeight: 1000, maxWaitMs: 10_000, maxInFlight: 1 },
     async () => {
-      return new Map([[2, new Error("item 2 is bad")]]);
+      return { result: undefined, failed: new Map([[2, new Error("item 2 is bad")]]) };
     },
   );
   const results = await Promise.allSettled([buf.add(1, 1), buf.add(2, 1), buf.add(3, 1)]);
@@ -90,7 +90,7 @@ test("while maxInFlight groups flush, the next group keeps filling and flushes w
     async (g) => {
       flushed.push(g);
       if (flushed.length === 1) await gate;
-      return undefined;
+      return { result: undefined };
     },
   );
   const a = buf.add(1, 1);
@@ -111,7 +111,7 @@ test("drain flushes what is collected and waits for it", async () => {
     async (g) => {
       await sleep(10);
       flushed.push(g);
-      return undefined;
+      return { result: undefined };
     },
   );
   const pending = buf.add(1, 1);
@@ -126,7 +126,7 @@ test("an item under a key the buffer holds (parked or flushing) is not added aga
     { maxItems: 100, maxWeight: 1000, maxWaitMs: 10, maxInFlight: 1 },
     async (g) => {
       flushed.push(g);
-      return undefined;
+      return { result: undefined };
     },
   );
   const first = buf.add("job-a", 1, "a");
@@ -134,4 +134,23 @@ test("an item under a key the buffer holds (parked or flushing) is not added aga
   await Promise.all([first, again]);
   await buf.add("job-a later", 1, "a");
   assert.deepEqual(flushed, [["job-a"], ["job-a later"]], "the second add was not applied");
+});
+
+test("every add() of a group resolves with that group's result, a held key's twin too", async () => {
+  let groups = 0;
+  const buf = new GroupBuffer<string, string>(
+    { maxItems: 2, maxWeight: 1000, maxWaitMs: 1000, maxInFlight: 1 },
+    async (g) => ({ result: `group ${++groups}: ${g.join(",")}` }),
+  );
+  const a = buf.add("a", 1, "ka");
+  const twin = buf.add("a again", 1, "ka");
+  const b = buf.add("b", 1, "kb");
+  const c = buf.add("c", 1, "kc");
+  buf.flushNow();
+  assert.deepEqual(await Promise.all([a, twin, b, c]), [
+    "group 1: a,b",
+    "group 1: a,b",
+    "group 1: a,b",
+    "group 2: c",
+  ]);
 });

@@ -1,0 +1,24 @@
+// How ids name a Kafka message: read jobs by their range's first message, dead letters by their
+// own. The topic's life, the partition, the offset and the message's timestamp together name one
+// message of one log, so a redelivered message finds what was made of it, and a message of a
+// re-created topic (same offset, another life or another timestamp) does not.
+
+/** The topic as marks and ids name it: `topic`, or `topic@incarnation` after a re-creation. */
+export function topicLife(topic: string, incarnation: string | undefined): string {
+  return incarnation ? `${topic}@${incarnation}` : topic;
+}
+
+export interface MessageName {
+  topic: string;
+  incarnation?: string | undefined;
+  partition: number;
+  offset: string;
+  /** Kafka timestamp (Unix ms); absent only in ids made before timestamps were part of them. */
+  timestamp?: string | number | undefined;
+}
+
+/** `<topic life>-p<partition>-o<offset>[-t<timestamp>]` */
+export function messageId(m: MessageName): string {
+  const base = `${topicLife(m.topic, m.incarnation)}-p${m.partition}-o${m.offset}`;
+  return m.timestamp === undefined ? base : `${base}-t${m.timestamp}`;
+}
