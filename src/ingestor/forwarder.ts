@@ -14,12 +14,11 @@
 // partition back until a person retries it.
 import type { KafkaMessage } from "kafkajs";
 import type { Config } from "../config.js";
-import { parseReadEvent } from "../events/parse-read-event.js";
 import type { Logger } from "../logger.js";
-import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
-import { ReadJobBuilder, type ReadJobData, readJobId } from "../queue/read-job.js";
+import { type ReadJobData, readJobId } from "../queue/read-job.js";
+import { splitRange } from "./split-range.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
 export interface ConsumerControl {
@@ -206,8 +205,21 @@ export class Forwarder {
     while (i < messages.length) {
       if (this.stopping || !control.isRunning() || control.isStale()) return;
       const chunk = messages.slice(i, i + this.config.JOB_MAX_EVENTS);
-      const { builder, deadLetters } = this.parseChunk(topic, partition, chunk);
-      this.events?.consumed(builder.eventCount, deadLetters.length);
+      const {
+        job: data,
+        deadLetters,
+        lastOffset,
+        lastTimestamp,
+      } = splitRange(
+        {
+          topic,
+          partition,
+          incarnation: this.config.KAFKA_TOPIC_INCARNATION,
+          maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
+        },
+        chunk,
+      );
+      this.events?.consumed(data?.events ?? 0, deadLetters.length);
       try {
         // Before the range's offset can be committed, every dead letter in it is stored.
         if (deadLetters.length > 0) {
@@ -217,15 +229,12 @@ export class Forwarder {
             "dead letters",
           );
         }
-        const chunkLast = builder.lastOffset as bigint;
-        if (builder.eventCount === 0) {
-          const lastTimestamp = chunk[chunk.length - 1]?.timestamp ?? "0";
-          await this.commit(topic, partition, chunkLast, lastTimestamp);
-          control.resolveOffset(chunkLast.toString());
+        if (data === undefined) {
+          await this.commit(topic, partition, lastOffset, lastTimestamp);
+          control.resolveOffset(lastOffset.toString());
           i += chunk.length;
           continue;
         }
-        const data = builder.build();
         const id = readJobId(data);
         const found = await this.submit(id, data);
         // The job found may be an earlier one for the same first message, covering more or
@@ -347,40 +356,6 @@ export class Forwarder {
     this.blocked.set(key(topic, partition), { partition, reason });
     this.consumer.pause([{ topic, partitions: [partition] }]);
     this.log.error({ partition, reason }, "partition held back");
-  }
-
-  private parseChunk(
-    topic: string,
-    partition: number,
-    chunk: BatchInput["messages"],
-  ): { builder: ReadJobBuilder; deadLetters: DeadLetterData[] } {
-    const incarnation = this.config.KAFKA_TOPIC_INCARNATION;
-    const builder = new ReadJobBuilder(topic, partition, incarnation);
-    const deadLetters: DeadLetterData[] = [];
-    for (const m of chunk) {
-      const offset = BigInt(m.offset);
-      const timestamp = Number(m.timestamp);
-      const parsed = parseReadEvent(m.value, this.config.MAX_MESSAGE_BYTES);
-      if (parsed.ok) {
-        builder.addEvent(offset, parsed.event.aid, timestamp);
-      } else {
-        builder.cover(offset, timestamp);
-        deadLetters.push(
-          toDeadLetter(
-            {
-              topic,
-              ...(incarnation ? { incarnation } : {}),
-              partition,
-              offset: m.offset,
-              timestamp: m.timestamp,
-            },
-            m.value,
-            parsed.reason,
-          ),
-        );
-      }
-    }
-    return { builder, deadLetters };
   }
 
   /** Adds the job, or finds the one already there with that id; returns the job's real data. */

@@ -3,7 +3,6 @@
 // name; Ctrl-C (or SIGTERM) stops them all in order. If one exits on its own, the rest are
 // stopped too and the exit code says so: a half-running pipeline is not left behind.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { configOrExit } from "./run-process.js";
 
@@ -12,7 +11,7 @@ const processes = [
   { name: "worker", entry: "workers/main.ts" },
   { name: "ingestor", entry: "src/main/ingestor.ts" },
   { name: "dashboard", entry: "src/main/dashboard.ts" },
-].filter((p) => existsSync(`${root}${p.entry}`));
+];
 
 configOrExit("start"); // fail here, once, rather than in every child
 

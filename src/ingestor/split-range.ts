@@ -1,0 +1,56 @@
+// A partition's range of messages, split into what becomes of it: one read job of its valid
+// events (none when there are none) and a dead letter per invalid message. Pure: the forwarder
+// decides what to store, commit and watch.
+import type { KafkaMessage } from "kafkajs";
+import { parseReadEvent } from "../events/parse-read-event.js";
+import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
+import { ReadJobBuilder, type ReadJobData } from "../queue/read-job.js";
+
+export interface RangeSource {
+  topic: string;
+  /** KAFKA_TOPIC_INCARNATION ("" for the first life). */
+  incarnation: string;
+  partition: number;
+  maxMessageBytes: number;
+}
+
+export interface SplitRange {
+  /** The valid events as one job, or undefined when every message was invalid. */
+  job: ReadJobData | undefined;
+  deadLetters: DeadLetterData[];
+  /** The range's last message, valid or not: what a commit of the whole range names. */
+  lastOffset: bigint;
+  lastTimestamp: string;
+}
+
+/** Splits a non-empty range of messages (ascending offsets) into its job and dead letters. */
+export function splitRange(
+  source: RangeSource,
+  messages: readonly Pick<KafkaMessage, "offset" | "value" | "timestamp">[],
+): SplitRange {
+  const { topic, incarnation, partition } = source;
+  const last = messages[messages.length - 1];
+  if (last === undefined) throw new Error("splitRange needs at least one message");
+  const builder = new ReadJobBuilder(topic, partition, incarnation);
+  const deadLetters: DeadLetterData[] = [];
+  for (const m of messages) {
+    const offset = BigInt(m.offset);
+    const timestamp = Number(m.timestamp);
+    const parsed = parseReadEvent(m.value, source.maxMessageBytes);
+    if (parsed.ok) {
+      builder.addEvent(offset, parsed.event.aid, timestamp);
+      continue;
+    }
+    builder.cover(offset, timestamp);
+    const where = { topic, ...(incarnation ? { incarnation } : {}), partition };
+    deadLetters.push(
+      toDeadLetter({ ...where, offset: m.offset, timestamp: m.timestamp }, m.value, parsed.reason),
+    );
+  }
+  return {
+    job: builder.eventCount > 0 ? builder.build() : undefined,
+    deadLetters,
+    lastOffset: BigInt(last.offset),
+    lastTimestamp: last.timestamp,
+  };
+}
