@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/services/lib.sh"
 cd "$ROOT"
 [ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || apt_install chromium
-# test/events/parse-read-event-go.test.ts builds a Go program and fails without go on PATH.
+# test/events/parse-read-event-go.int.test.ts builds a Go program and fails without go on PATH.
 command -v go >/dev/null || apt_install golang-go
 bash scripts/services/up.sh
 # The MySQL importer's tests (test/import/) need a MySQL-compatible server: a local MariaDB,

@@ -1,5 +1,5 @@
 // How a batch's refused operations are sorted out, against a scripted stand-in for the
-// collection (the real server's side is covered by import-mysql.test.ts): already imported,
+// collection (the real server's side is covered by import-mysql.int.test.ts): already imported,
 // created by the pipeline meanwhile (written again), another document holding (biz, biz_id),
 // another error, and errors of the whole write, which must stop the import.
 import assert from "node:assert/strict";

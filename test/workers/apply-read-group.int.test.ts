@@ -11,6 +11,7 @@ import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
 import { InteractiveStore, RejectedDocumentsError } from "../../src/store/interactives.js";
 import { applyReadGroup } from "../../workers/apply-read-group.js";
 import { ArticleStateCache } from "../../workers/article-state-cache.js";
+import { articleKey } from "../support/cache.js";
 import { testConfig, uniqueName } from "../support/env.js";
 
 const config = testConfig();
@@ -39,7 +40,7 @@ before(async () => {
 after(async () => {
   await mongo.db(config.MONGO_DB).dropDatabase();
   await mongo.close();
-  await redis.del("interactive:article:5000", "interactive:article:5001");
+  await redis.del(articleKey(5000), articleKey(5001));
   redis.disconnect();
 });
 
@@ -59,18 +60,18 @@ test("the same jobs applied concurrently by several workers count exactly once",
 test("fresh events increment cached keys only; replays delete them", async () => {
   const cached = 5000n;
   const missing = 5001n;
-  await redis.hset(`interactive:article:${cached}`, { read_cnt: 40, like_cnt: 1, collect_cnt: 0 });
+  await redis.hset(articleKey(cached), { read_cnt: 40, like_cnt: 1, collect_cnt: 0 });
   const first = job(3, 10n, [cached, missing, cached]);
   const { outcome } = await applyReadGroup({ store, cache }, [first]);
   assert.deepEqual([outcome.added, outcome.cacheIncremented, outcome.cacheInvalidated], [3, 1, 0]);
-  assert.equal(await redis.hget(`interactive:article:${cached}`, "read_cnt"), "42");
-  assert.equal(await redis.exists(`interactive:article:${missing}`), 0);
+  assert.equal(await redis.hget(articleKey(cached), "read_cnt"), "42");
+  assert.equal(await redis.exists(articleKey(missing)), 0);
 
   // The same range again (a retry): nothing is added and the cached key is dropped, so the
   // read path refills it from MongoDB.
   const { outcome: again } = await applyReadGroup({ store, cache }, [first]);
   assert.deepEqual([again.added, again.cacheInvalidated], [0, 2]);
-  assert.equal(await redis.exists(`interactive:article:${cached}`), 0);
+  assert.equal(await redis.exists(articleKey(cached)), 0);
   assert.equal(await readCnt(cached), 2);
   assert.equal(await readCnt(missing), 1);
 });

@@ -15,6 +15,7 @@ import type { ReadJobData } from "../../src/queue/read-job.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { startWorkerProcess } from "../../workers/worker.js";
+import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
 import { createTopic, Fixture, kafkaFor, ROOT, sendRaw, until } from "../support/pipeline.js";
 
@@ -30,7 +31,7 @@ const fx = new Fixture(config);
 const stops: (() => Promise<void>)[] = [];
 let browser: Browser | undefined;
 
-const cacheKeys = ["interactive:article:777", "interactive:article:778"];
+const cacheKeys = [articleKey(777), articleKey(778)];
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -6,6 +6,7 @@ import { Long } from "mongodb";
 import { type Dashboard, startDashboard } from "../../src/dashboard/dashboard.js";
 import { createLogger } from "../../src/logger.js";
 import { COLLECTION } from "../../src/store/interactives.js";
+import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
 import { Fixture } from "../support/pipeline.js";
 
@@ -14,7 +15,7 @@ const fx = new Fixture(config);
 let dashboard: Dashboard;
 const BIG = "9223372036854775807";
 
-const cacheKeys = [`interactive:article:${BIG}`, "interactive:article:4242", "interactive:article:4343"];
+const cacheKeys = [articleKey(BIG), articleKey(4242), articleKey(4343)];
 
 before(async () => {
   await fx.mongo.connect();
@@ -43,10 +44,10 @@ test("the read API reads MongoDB on a miss, fills the cache with a TTL, then ser
   const res = await get(`/api/interactive/article/${BIG}`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { biz: "article", bizId: BIG, readCnt: 12, likeCnt: 3, collectCnt: 1 });
-  const ttl = await fx.redis.ttl(`interactive:article:${BIG}`);
+  const ttl = await fx.redis.ttl(articleKey(BIG));
   assert.ok(ttl > 0 && ttl <= config.CACHE_TTL_SECONDS, `ttl ${ttl}`);
   // Served from the cache now: a cached value wins over MongoDB until it expires.
-  await fx.redis.hset(`interactive:article:${BIG}`, "read_cnt", 13);
+  await fx.redis.hset(articleKey(BIG), "read_cnt", 13);
   assert.equal(
     ((await (await get(`/api/interactive/article/${BIG}`)).json()) as { readCnt: number }).readCnt,
     13,
@@ -62,7 +63,7 @@ test("a missing row reads as zeros and is cached as zeros", async () => {
     likeCnt: 0,
     collectCnt: 0,
   });
-  assert.equal(await fx.redis.hget("interactive:article:4242", "read_cnt"), "0");
+  assert.equal(await fx.redis.hget(articleKey(4242), "read_cnt"), "0");
 });
 
 test("bad ids and bizes get a 400 with a clear message", async () => {

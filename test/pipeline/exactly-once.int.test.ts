@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { Queue } from "bullmq";
 import type { ReadJobData } from "../../src/queue/read-job.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
+import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
 import {
   type Child,
@@ -125,7 +126,7 @@ after(async () => {
 test("kill -9 of ingestor and worker mid-stream, and rebalances, lose and double nothing", {
   timeout: 240_000,
 }, async () => {
-  await fx.redis.hset("interactive:article:1", { read_cnt: 0, like_cnt: 0, collect_cnt: 0 });
+  await fx.redis.hset(articleKey(1), { read_cnt: 0, like_cnt: 0, collect_cnt: 0 });
   let worker = start("worker");
   let ingestor = start("ingestor");
   await waitForLog(ingestor, /ingestor running/);
@@ -154,7 +155,7 @@ test("kill -9 of ingestor and worker mid-stream, and rebalances, lose and double
 
   // The cache key that existed followed every read, as MongoDB did (no replay touched it, or
   // a replay deleted it: either way it is never above the truth).
-  const cached = await fx.redis.hget("interactive:article:1", "read_cnt");
+  const cached = await fx.redis.hget(articleKey(1), "read_cnt");
   assert.ok(cached === null || Number(cached) <= (expected.get("1") ?? 0), `cache ${cached} above the truth`);
 });
 
@@ -167,18 +168,14 @@ test("retrying a completed job by hand counts nothing twice and invalidates its 
     const [job] = await work.getCompleted(0, 0);
     assert.ok(job?.id, "a completed job to retry");
     const aid = Object.keys(job.data.articles)[0] as string;
-    await fx.redis.hset(`interactive:article:${aid}`, { read_cnt: 1, like_cnt: 0, collect_cnt: 0 });
+    await fx.redis.hset(articleKey(aid), { read_cnt: 1, like_cnt: 0, collect_cnt: 0 });
     const before = await fx.readCounts();
     await job.retry("completed");
     await until("the retried job completes", async () =>
       (await work.getJobState(job.id as string)) === "completed" ? true : undefined,
     );
     assert.deepEqual(await fx.readCounts(), before);
-    assert.equal(
-      await fx.redis.exists(`interactive:article:${aid}`),
-      0,
-      "replayed article's cache key deleted",
-    );
+    assert.equal(await fx.redis.exists(articleKey(aid)), 0, "replayed article's cache key deleted");
   } finally {
     await work.close();
   }

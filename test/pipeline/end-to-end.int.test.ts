@@ -10,6 +10,7 @@ import { createLogger } from "../../src/logger.js";
 import type { DeadLetterData } from "../../src/queue/dead-letter.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import { startWorkerProcess } from "../../workers/worker.js";
+import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
 import { createTopic, Fixture, kafkaFor, sendRaw, until } from "../support/pipeline.js";
 
@@ -46,13 +47,13 @@ before(async () => {
   await fx.mongo.connect();
   await createTopic(config, 3);
   // Article 1 and BIG are cached (the read path filled them), article 2 is not.
-  await fx.redis.hset("interactive:article:1", { read_cnt: 1000, like_cnt: 7, collect_cnt: 2 });
-  await fx.redis.hset(`interactive:article:${BIG}`, { read_cnt: 5, like_cnt: 0, collect_cnt: 0 });
+  await fx.redis.hset(articleKey(1), { read_cnt: 1000, like_cnt: 7, collect_cnt: 2 });
+  await fx.redis.hset(articleKey(BIG), { read_cnt: 5, like_cnt: 0, collect_cnt: 0 });
 });
 
 after(async () => {
   for (const stop of stops.reverse()) await stop();
-  await fx.redis.del("interactive:article:1", "interactive:article:2", `interactive:article:${BIG}`);
+  await fx.redis.del(articleKey(1), articleKey(2), articleKey(BIG));
   await fx.close();
 });
 
@@ -99,10 +100,10 @@ test("valid reads are counted exactly, the cache follows, invalid messages becom
   assert.equal(String(doc.collect_cnt), "0");
   assert.ok(Number(String(doc.ctime)) > 1.7e12 && Number(String(doc.utime)) >= Number(String(doc.ctime)));
 
-  assert.equal(await fx.redis.hget("interactive:article:1", "read_cnt"), String(1000 + 300));
-  assert.equal(await fx.redis.hget("interactive:article:1", "like_cnt"), "7");
-  assert.equal(await fx.redis.hget(`interactive:article:${BIG}`, "read_cnt"), String(5 + 57));
-  assert.equal(await fx.redis.exists("interactive:article:2"), 0, "a missing cache key stays missing");
+  assert.equal(await fx.redis.hget(articleKey(1), "read_cnt"), String(1000 + 300));
+  assert.equal(await fx.redis.hget(articleKey(1), "like_cnt"), "7");
+  assert.equal(await fx.redis.hget(articleKey(BIG), "read_cnt"), String(5 + 57));
+  assert.equal(await fx.redis.exists(articleKey(2)), 0, "a missing cache key stays missing");
 
   const dead = new Queue<DeadLetterData>(config.DEAD_LETTER_QUEUE, {
     connection: fx.redis,
