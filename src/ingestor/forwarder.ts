@@ -18,6 +18,13 @@ import type { Logger } from "../logger.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
 import { type ReadJobData, readJobId } from "../queue/read-job.js";
+import {
+  encodeLastApplied,
+  type LastApplied,
+  type PartitionPosition,
+  planPosition,
+  RECREATED_HINT,
+} from "./plan-position.js";
 import { splitRange } from "./split-range.js";
 
 /** What the forwarder needs of a kafkajs consumer. */
@@ -31,45 +38,16 @@ export interface ConsumerControl {
   ): Promise<void>;
 }
 
-/** The group's committed offset of a partition and its metadata, as Kafka holds them. */
-export type CommittedOffset = (
-  topic: string,
-  partition: number,
-) => Promise<{ offset: string; metadata: string | null } | undefined>;
+/** The group's committed offset of a partition, with its metadata, and the log's range. */
+export type ReadPosition = (topic: string, partition: number) => Promise<PartitionPosition>;
 
 /**
- * The last message applied from a partition, named by offset and timestamp. It travels with
- * every commit (as the commit's metadata) and is checked when the partition is read again: the
- * fetch resumes AT that message, which must still be the same one. A different message there, or
- * a log that now starts before it, means the topic was re-created or replaced: the partition is
- * held back instead of reading a new log from an old position.
- */
-export interface LastApplied {
-  life: string;
-  offset: bigint;
-  timestamp: string;
-}
-
-/** Commit metadata: `<topic life>@<offset>@<timestamp>` (the life may itself hold one '@'). */
-export function encodeLastApplied(a: LastApplied): string {
-  return `${a.life}@${a.offset}@${a.timestamp}`;
-}
-
-export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
-  const m = /^(.+)@(\d{1,19})@(-?\d{1,19})$/.exec(metadata ?? "");
-  if (m === null) return undefined;
-  return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };
-}
-
-/**
- * Where a partition's next batch must start: at `last` (the last message applied, to check it is
- * still there) when the position names it, else at the committed offset. `sought`: a seek there
- * was already asked for, so a batch starting elsewhere is the log's answer, not a stale position.
+ * Where a partition's next batch must start: at `last` (the last message applied, to check it
+ * is still there and skip it) when the position names it, else at `at`.
  */
 interface ResumeCheck {
   at: bigint;
   last?: LastApplied;
-  sought: boolean;
 }
 
 /** What the forwarder needs of one kafkajs batch. */
@@ -116,7 +94,10 @@ export interface ForwarderEvents {
   skipped(topic: string, partition: number, count: bigint): void;
 }
 
-type ForwarderConfig = Pick<Config, "JOB_MAX_EVENTS" | "MAX_MESSAGE_BYTES" | "KAFKA_TOPIC_INCARNATION">;
+type ForwarderConfig = Pick<
+  Config,
+  "JOB_MAX_EVENTS" | "MAX_MESSAGE_BYTES" | "KAFKA_TOPIC_INCARNATION" | "KAFKA_FROM_BEGINNING"
+>;
 
 export interface ForwarderTiming {
   /** How often a watcher looks at its job when no event woke it. */
@@ -144,9 +125,12 @@ export class Forwarder {
   private readonly watches = new Map<string, Watch>();
   /**
    * Per partition, since its assignment: where the next batch must start (checked, then the
-   * message there skipped when it is the last one applied), or null once checked.
+   * message there skipped when it is the last one applied), or null once checked. No entry: the
+   * partition is not positioned yet (see position()).
    */
   private readonly resumeAt = new Map<string, ResumeCheck | null>();
+  /** Counts assignments: work begun under an earlier one stops when it sees a newer one. */
+  private generation = 0;
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
   private stopping = false;
@@ -156,7 +140,7 @@ export class Forwarder {
     private readonly config: ForwarderConfig,
     private readonly sink: JobSink,
     private readonly consumer: ConsumerControl,
-    private readonly committed: CommittedOffset,
+    private readonly readPosition: ReadPosition,
     private readonly log: Logger,
     private readonly events?: ForwarderEvents,
     timing: Partial<ForwarderTiming> = {},
@@ -177,27 +161,24 @@ export class Forwarder {
     const { topic, partition } = batch;
     let { messages } = batch;
     const k = key(topic, partition);
-    if (this.stopping) return;
-    if (this.watches.has(k)) {
-      // Fetched while a job of this partition is still open (e.g. right after a rebalance):
-      // leave the messages unresolved; they are fetched again after the job completes.
-      this.consumer.pause([{ topic, partitions: [partition] }]);
-      return;
-    }
-    if (this.blocked.has(k)) {
+    const generation = this.generation;
+    if (this.stopping || control.isStale()) return;
+    if (this.watches.has(k) || this.blocked.has(k)) {
+      // Fetched while a job of this partition is still open (e.g. right after a rebalance), or
+      // held back: leave the messages unresolved; they are fetched again after the job completes.
       this.consumer.pause([{ topic, partitions: [partition] }]);
       return;
     }
     const batchLast = messages[messages.length - 1]?.offset;
     if (batchLast === undefined) return;
-    let checked: BatchInput["messages"] | undefined;
-    try {
-      checked = await this.checkContinuity(topic, partition, messages, control);
-    } catch (err) {
-      this.log.warn({ err, partition }, "could not read the committed offset; will fetch again");
-      await sleep(this.timing.retryMaxMs / 5);
+    if (!this.resumeAt.has(k)) {
+      // Not positioned since the assignment (its positioning failed or has not run): do it now;
+      // the partition is fetched again from the planned position.
+      this.consumer.pause([{ topic, partitions: [partition] }]);
+      await this.position(generation, topic, partition);
       return;
     }
+    const checked = this.checkContinuity(topic, partition, messages, control);
     if (checked === undefined) return;
     messages = checked;
 
@@ -237,6 +218,9 @@ export class Forwarder {
         }
         const id = readJobId(data);
         const found = await this.submit(id, data);
+        // A rebalance meanwhile: the partition may be another's now. Leave it; whoever owns it
+        // reads the range again and finds this job by its id.
+        if (generation !== this.generation) return;
         // The job found may be an earlier one for the same first message, covering more or
         // less. Resolve no further than both; on completion the watcher seeks past the job.
         const jobLast = BigInt(found.lastOffset);
@@ -257,58 +241,21 @@ export class Forwarder {
 
   /**
    * The messages of a batch that are new, after checking that the log is the one the partition's
-   * position came from (see LastApplied). Undefined: nothing to do now (sought back to the
-   * message to check, or held back).
+   * position came from (see LastApplied). Undefined: nothing to read now (only the last applied
+   * message was there, or the partition is held back).
    */
-  private async checkContinuity(
+  private checkContinuity(
     topic: string,
     partition: number,
     messages: BatchInput["messages"],
     control: BatchControl,
-  ): Promise<BatchInput["messages"] | undefined> {
+  ): BatchInput["messages"] | undefined {
     const k = key(topic, partition);
-    let expected = this.resumeAt.get(k);
-    const first = messages[0] as BatchInput["messages"][number];
-    if (expected === undefined) {
-      // First batch since the assignment: the group's position says where the log was left.
-      const c = await this.committed(topic, partition);
-      const last = decodeLastApplied(c?.metadata);
-      if (c !== undefined && last !== undefined && last.life !== this.life(topic)) {
-        // Committed under another life of the topic (this ingestor was given a new incarnation
-        // after a re-creation): that position means nothing in this log. Start this life where a
-        // new group starts (offset 0, or the log's start or end when out of range, as
-        // KAFKA_FROM_BEGINNING says).
-        this.resumeAt.set(k, null);
-        this.log.warn(
-          { partition, committed: c.offset, committedLife: last.life, life: this.life(topic) },
-          "committed offset belongs to another life of the topic; starting this one from the beginning",
-        );
-        this.consumer.seek({ topic, partition, offset: "0" });
-        return undefined;
-      }
-      expected = null;
-      if (c !== undefined) {
-        const offset = BigInt(c.offset);
-        expected =
-          last !== undefined && offset === last.offset + 1n
-            ? { at: last.offset, last, sought: false }
-            : { at: offset, sought: false };
-      }
-      this.resumeAt.set(k, expected);
-    }
-    if (expected === null) return messages;
-    const firstOffset = BigInt(first.offset);
-    if (firstOffset !== expected.at && !expected.sought) {
-      // Fetch from where the check needs: one message back, to see that the last one applied is
-      // still there (the usual case: the fetch starts at the committed offset). The fetch may also
-      // start elsewhere: kafkajs keeps a seek asked for while the partition was ours before and
-      // applies it when the partition comes back, and the committed offset can move (a former
-      // owner's last commit) between kafkajs reading it and this check.
-      expected.sought = true;
-      this.consumer.seek({ topic, partition, offset: expected.at.toString() });
-      return undefined;
-    }
+    const expected = this.resumeAt.get(k);
+    if (expected === undefined || expected === null) return messages;
     this.resumeAt.set(k, null);
+    const first = messages[0] as BatchInput["messages"][number];
+    const firstOffset = BigInt(first.offset);
     if (firstOffset === expected.at) {
       if (expected.last === undefined) return messages;
       if (first.timestamp === expected.last.timestamp) {
@@ -319,6 +266,8 @@ export class Forwarder {
       }
     }
     if (firstOffset <= expected.at && expected.last !== undefined) {
+      // Another message at the last applied one's offset, or the fetch reset to an earlier start
+      // (the log changed between planning the position and this fetch).
       const found =
         firstOffset === expected.at
           ? `the message there was sent at ${first.timestamp}, not ${expected.last.timestamp}`
@@ -328,28 +277,73 @@ export class Forwarder {
         partition,
         `the log is not the one this partition was read from (topic re-created or replaced?): ` +
           `the last message applied was offset ${expected.at}, sent at ${expected.last.timestamp}; ${found}. ` +
-          `Nothing of it was read. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and ` +
-          `worker and restart them; see docs/reliability.md`,
+          RECREATED_HINT,
       );
       return undefined;
     }
-    // Without a last message to check (a position committed without one, by an older version or
-    // by another consumer), the log is read from where it starts.
     const next = expected.last === undefined ? expected.at : expected.at + 1n;
-    if (firstOffset > next) {
-      const lost = firstOffset - next;
-      this.events?.skipped(topic, partition, lost);
-      this.log.error(
-        {
-          partition,
-          from: next.toString(),
-          to: (firstOffset - 1n).toString(),
-          lost: lost.toString(),
-        },
-        "messages were removed from Kafka before they were read (retention shorter than a hold-back?); they are lost",
-      );
-    }
+    if (firstOffset > next) this.lost(topic, partition, next, firstOffset - next);
     return messages;
+  }
+
+  /** Messages removed from the log (retention) before this group read them. */
+  private lost(topic: string, partition: number, from: bigint, count: bigint): void {
+    this.events?.skipped(topic, partition, count);
+    this.log.error(
+      {
+        partition,
+        from: from.toString(),
+        to: (from + count - 1n).toString(),
+        lost: count.toString(),
+      },
+      "messages were removed from Kafka before they were read (retention shorter than a hold-back?); they are lost",
+    );
+  }
+
+  /**
+   * Positions a newly assigned (and paused) partition before anything of it is fetched: reads
+   * the group's committed offset and the log's range, seeks where planPosition says (or holds
+   * the partition back), and resumes it. Kafka errors are retried with backoff; a newer
+   * assignment ends it.
+   */
+  private async position(generation: number, topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition);
+    const errors = new Backoff(this.timing);
+    for (;;) {
+      if (generation !== this.generation || this.stopping) return;
+      let position: PartitionPosition;
+      try {
+        position = await this.readPosition(topic, partition);
+      } catch (err) {
+        errors.note(err, this.log, { partition }, "cannot read the partition's position; retrying");
+        await sleep(errors.next());
+        continue;
+      }
+      if (generation !== this.generation || this.stopping) return;
+      const plan = planPosition(this.life(topic), this.config.KAFKA_FROM_BEGINNING, position);
+      if (plan.kind === "hold") {
+        this.block(topic, partition, plan.reason);
+        return;
+      }
+      if (plan.kind === "default") {
+        this.resumeAt.set(k, null);
+      } else {
+        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost.from, plan.lost.count);
+        const committed = position.committed?.metadata ?? "";
+        if (plan.last === undefined && committed !== "" && plan.lost === undefined) {
+          this.log.warn(
+            { partition, committed: position.committed?.offset, metadata: committed },
+            "committed position names no last message of this life of the topic; reading from it unchecked",
+          );
+        }
+        this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
+        this.bestEffort(() => this.consumer.seek({ topic, partition, offset: plan.at.toString() }));
+      }
+      if (!this.watches.has(k) && !this.blocked.has(k)) {
+        this.bestEffort(() => this.consumer.resume([{ topic, partitions: [partition] }]));
+      }
+      return;
+    }
   }
 
   private block(topic: string, partition: number, reason: string): void {
@@ -482,7 +476,7 @@ export class Forwarder {
       this.bestEffort(() => this.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
     } else {
       const applied = { life: this.life(topic), offset: last, timestamp: lastTimestamp };
-      this.resumeAt.set(k, { at: last, last: applied, sought: true });
+      this.resumeAt.set(k, { at: last, last: applied });
       this.bestEffort(() => this.consumer.seek({ topic, partition, offset: last.toString() }));
     }
     this.release(w);
@@ -542,13 +536,15 @@ export class Forwarder {
 
   /**
    * After a rebalance: forget the partitions no longer ours (without committing: the new owner
-   * finds the job by its id), and resume assigned partitions left paused without a job.
+   * finds the job by its id), and position every assigned partition without an open job before
+   * it is fetched (paused until then; see position()). A partition held back is checked again.
    */
   onAssignment(assigned: Record<string, number[]>): void {
+    this.generation++;
+    const generation = this.generation;
     const mine = new Set(Object.entries(assigned).flatMap(([t, ps]) => ps.map((p) => key(t, p))));
-    // kafkajs restarts every partition from its committed offset after a rebalance: check anew.
     this.resumeAt.clear();
-    for (const k of [...this.blocked.keys()]) if (!mine.has(k)) this.blocked.delete(k);
+    this.blocked.clear();
     for (const [k, w] of this.watches) {
       if (!mine.has(k)) {
         w.cancelled = true;
@@ -557,17 +553,12 @@ export class Forwarder {
         this.log.info({ jobId: w.jobId }, "partition revoked while its job was open; not committing");
       }
     }
-    const toResume = this.consumer
-      .paused()
-      .map(({ topic, partitions }) => ({
-        topic,
-        partitions: partitions.filter(
-          (p) =>
-            mine.has(key(topic, p)) && !this.watches.has(key(topic, p)) && !this.blocked.has(key(topic, p)),
-        ),
-      }))
-      .filter((tp) => tp.partitions.length > 0);
-    if (toResume.length > 0) this.consumer.resume(toResume);
+    for (const [topic, partitions] of Object.entries(assigned)) {
+      const todo = partitions.filter((p) => !this.watches.has(key(topic, p)));
+      if (todo.length === 0) continue;
+      this.consumer.pause([{ topic, partitions: todo }]);
+      for (const p of todo) void this.position(generation, topic, p);
+    }
   }
 
   /** Stops taking new ranges and waits (up to timeoutMs) for open jobs to complete and commit. */

@@ -11,6 +11,7 @@ import { BullJobSink } from "../queue/job-sink.js";
 import { blockingConnection, commandConnection, openQueues } from "../queue/queues.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
+import type { PartitionPosition } from "./plan-position.js";
 
 /**
  * Makes sure the topic exists: on a fresh setup nothing may have produced to it yet. A missing
@@ -68,12 +69,23 @@ export async function startIngestor(
   const registry = createRegistry("ingestor");
   queueGauges(registry, [work, dead]);
   const metrics = ingestorMetrics(registry);
-  const committed = async (topic: string, partition: number) => {
-    const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
-    const p = offsets?.partitions.find((o) => o.partition === partition);
-    return p === undefined || Number(p.offset) < 0 ? undefined : { offset: p.offset, metadata: p.metadata };
+  const readPosition = async (topic: string, partition: number): Promise<PartitionPosition> => {
+    const [[offsets], range] = await Promise.all([
+      admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] }),
+      admin.fetchTopicOffsets(topic),
+    ]);
+    const c = offsets?.partitions.find((o) => o.partition === partition);
+    const r = range.find((o) => o.partition === partition);
+    if (r === undefined)
+      throw new Error(`partition ${partition} of ${topic} has no offsets (metadata not yet known?)`);
+    return {
+      committed:
+        c === undefined || Number(c.offset) < 0 ? undefined : { offset: c.offset, metadata: c.metadata },
+      low: BigInt(r.low),
+      high: BigInt(r.high),
+    };
   };
-  const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, committed, log, {
+  const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, readPosition, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);
       metrics.consumed.inc({ result: "dead_letter" }, invalid);

@@ -524,3 +524,42 @@ test("topic re-created while every partition has a job in flight: the old positi
     }
   });
 });
+
+test("messages removed by retention while the ingestor is down are counted as lost, the rest exactly", {
+  timeout: 300_000,
+}, async () => {
+  await withCase("retention removed unread messages", {}, async (c) => {
+    await c.running("worker");
+    let ingestor = await c.running("ingestor");
+    await c.produce(400, 100, 0);
+    await c.waitCounted(c.produced);
+    await c.stop(ingestor); // commits what it applied
+    const firstUnread = c.produced;
+    await c.produce(400, 100, 0);
+    // Retention (here: deleteRecords, which moves the log start the same way) removes all but the
+    // last 20 messages of partition 0, none of which the group read.
+    const admin = kafkaFor(c.config).admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(c.config.KAFKA_TOPIC);
+    const end0 = BigInt(ends.find((o) => o.partition === 0)?.high ?? "0");
+    await admin.deleteTopicRecords({
+      topic: c.config.KAFKA_TOPIC,
+      partitions: [{ partition: 0, offset: (end0 - 20n).toString() }],
+    });
+    await admin.disconnect();
+    // The reads removed: partition 0's unread messages (n % 4 === 0) but its last 20.
+    const unreadOn0 = [];
+    for (let n = firstUnread; n < c.produced; n++) if (n % PARTITIONS === 0) unreadOn0.push(n);
+    const removed = unreadOn0.slice(0, -20);
+    for (const n of removed) {
+      const aid = String(c.aidBase + ((n * 7) % ARTICLES));
+      c.expected.set(aid, (c.expected.get(aid) ?? 0) - 1);
+    }
+    c.produced -= removed.length;
+    ingestor = c.start("ingestor");
+    await c.waitCounted(c.produced);
+    const lost = /"partition":0,"from":"\d+","to":"\d+","lost":"(\d+)"/.exec(ingestor.output());
+    assert.equal(lost?.[1], String(removed.length), "the ingestor says how many were lost, and where");
+    await c.recovered();
+  });
+});

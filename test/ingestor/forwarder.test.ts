@@ -94,15 +94,38 @@ afterEach(async () => {
   for (const f of open.splice(0)) await f.drain(0);
 });
 
-function setup(jobMaxEvents = 100, incarnation = "") {
+type Committed = { offset: string; metadata: string | null };
+
+interface SetupOptions {
+  jobMaxEvents?: number;
+  incarnation?: string;
+  /** What Kafka holds as committed when the partitions are assigned (another owner's commits). */
+  stored?: ReadonlyMap<number, Committed>;
+  /** The log's range per partition (default: 0 to far beyond any offset used). */
+  logRange?: ReadonlyMap<number, { low: bigint; high: bigint }>;
+  /** Assign partitions 0-3 and wait until they are positioned (default true). */
+  assign?: boolean;
+}
+
+async function setup(options: SetupOptions = {}) {
   const consumer = new FakeConsumer();
+  for (const [p, c] of options.stored ?? []) consumer.stored.set(p, c);
   const sink = new FakeSink();
   const skipped: string[] = [];
+  const logRange = new Map(options.logRange ?? []);
   const forwarder = new Forwarder(
-    { JOB_MAX_EVENTS: jobMaxEvents, MAX_MESSAGE_BYTES: 65536, KAFKA_TOPIC_INCARNATION: incarnation },
+    {
+      JOB_MAX_EVENTS: options.jobMaxEvents ?? 100,
+      MAX_MESSAGE_BYTES: 65536,
+      KAFKA_TOPIC_INCARNATION: options.incarnation ?? "",
+      KAFKA_FROM_BEGINNING: true,
+    },
     sink,
     consumer,
-    async (_topic, partition) => consumer.stored.get(partition),
+    async (_topic, partition) => ({
+      committed: consumer.stored.get(partition),
+      ...(logRange.get(partition) ?? { low: 0n, high: 1_000_000n }),
+    }),
     log,
     {
       consumed: () => {},
@@ -118,7 +141,17 @@ function setup(jobMaxEvents = 100, incarnation = "") {
     isRunning: () => true,
     isStale: () => false,
   };
-  return { consumer, sink, forwarder, resolved, control, skipped };
+  /** A rebalance hands these partitions over; waits until each is positioned or held back. */
+  const assign = async (partitions = [0, 1, 2, 3]) => {
+    forwarder.onAssignment({ [TOPIC]: partitions });
+    const held = () => new Set(forwarder.status().map((s) => s.partition));
+    await until("positioned", () => partitions.every((p) => !consumer.isPaused(p) || held().has(p)));
+  };
+  if (options.assign !== false) {
+    await assign();
+    consumer.calls.length = 0;
+  }
+  return { consumer, sink, forwarder, resolved, control, skipped, logRange, assign };
 }
 
 function batch(
@@ -152,7 +185,7 @@ async function until(what: string, check: () => boolean, ms = 2000): Promise<voi
 }
 
 test("a range becomes one job; the partition is paused until it completes, then committed, sought and resumed", async () => {
-  const { consumer, sink, forwarder, resolved, control } = setup();
+  const { consumer, sink, forwarder, resolved, control } = await setup();
   await forwarder.handleBatch(batch(0, 10, 5), control);
   const [id, job] = sink.only();
   assert.equal(id, `${TOPIC}-p0-o10-t1700000000010`);
@@ -170,7 +203,7 @@ test("a range becomes one job; the partition is paused until it completes, then 
 });
 
 test("errors reading the job's state (Redis away) never resume the partition; it resumes once the job completes", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);
   const [, job] = sink.only();
   sink.failInspects = 50;
@@ -178,7 +211,7 @@ test("errors reading the job's state (Redis away) never resume the partition; it
   assert.ok(consumer.isPaused(0), "still paused while the job's state is unknown");
   assert.deepEqual(consumer.commits, []);
   // A second batch of the partition arriving meanwhile is left unresolved, not made a job.
-  const { resolved } = setup();
+  const { resolved } = await setup();
   await forwarder.handleBatch(batch(0, 3, 3), { ...control, resolveOffset: (o) => resolved.push(o) });
   assert.equal(sink.jobs.size, 1);
   assert.deepEqual(resolved, []);
@@ -190,7 +223,7 @@ test("errors reading the job's state (Redis away) never resume the partition; it
 });
 
 test("a failed commit is retried; the partition stays paused until the commit went through", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(1, 0, 4), control);
   const [, job] = sink.only();
   consumer.failCommits = 3;
@@ -203,7 +236,7 @@ test("a failed commit is retried; the partition stays paused until the commit we
 });
 
 test("a job that vanished is added again under its id with its data; one that keeps vanishing shows as held back", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(2, 0, 4), control);
   const [id, job] = sink.only();
   sink.jobs.delete(id);
@@ -219,7 +252,7 @@ test("a job that vanished is added again under its id with its data; one that ke
 });
 
 test("a failed job holds its partition back with its reason until it is retried and completes", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(3, 0, 4), control);
   const [, job] = sink.only();
   job.state = "failed";
@@ -236,9 +269,9 @@ test("a failed job holds its partition back with its reason until it is retried 
 });
 
 test("the offset committed is the completed job's range, not the watcher's copy", async () => {
-  const { consumer, sink, forwarder, resolved, control } = setup();
+  const { consumer, sink, forwarder, resolved, control } = await setup();
   // An earlier owner left a job with the same first message but a shorter range.
-  const other = setup();
+  const other = await setup();
   await other.forwarder.handleBatch(batch(0, 0, 3), other.control);
   const [id, shorter] = other.sink.only();
   sink.jobs.set(id, { ...shorter });
@@ -246,7 +279,7 @@ test("the offset committed is the completed job's range, not the watcher's copy"
   assert.deepEqual(resolved, ["2"], "resolved no further than the job found");
   const job = sink.jobs.get(id) as SinkJob;
   // ... and someone replaces it with a longer one before it completes.
-  const longer = setup();
+  const longer = await setup();
   await longer.forwarder.handleBatch(batch(0, 0, 8), longer.control);
   sink.jobs.set(id, { ...longer.sink.only()[1], state: "completed" });
   assert.equal(job.data.lastOffset, "2");
@@ -256,7 +289,7 @@ test("the offset committed is the completed job's range, not the watcher's copy"
 });
 
 test("a partition revoked mid-job is neither committed nor resumed", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);
   await forwarder.handleBatch(batch(1, 0, 3), control);
   forwarder.onAssignment({ [TOPIC]: [1] });
@@ -268,7 +301,7 @@ test("a partition revoked mid-job is neither committed nor resumed", async () =>
 });
 
 test("when the queue cannot take the range, nothing is resolved, paused or watched: Kafka hands it over again", async () => {
-  const { consumer, sink, forwarder, resolved, control } = setup();
+  const { consumer, sink, forwarder, resolved, control } = await setup();
   sink.failAdds = 1;
   await forwarder.handleBatch(batch(0, 0, 3), control);
   assert.deepEqual(resolved, []);
@@ -279,7 +312,7 @@ test("when the queue cannot take the range, nothing is resolved, paused or watch
 });
 
 test("dead letters are stored before the range counts; a range of only dead letters is committed at once", async () => {
-  const { consumer, sink, forwarder, resolved, control } = setup();
+  const { consumer, sink, forwarder, resolved, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 2, [0, 1]), control);
   assert.equal(sink.deadLetters.length, 2);
   assert.equal(sink.jobs.size, 0);
@@ -288,7 +321,7 @@ test("dead letters are stored before the range counts; a range of only dead lett
 });
 
 test("drain waits for open jobs, then reports those left", async () => {
-  const { sink, forwarder, control } = setup();
+  const { sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);
   await forwarder.handleBatch(batch(1, 0, 3), control);
   const [first] = [...sink.jobs.values()];
@@ -304,7 +337,7 @@ async function completeAll(sink: FakeSink, forwarder: Forwarder): Promise<void> 
 }
 
 test("after a job, the next batch must start with its last message: skipped when it is the same, held back when not", async () => {
-  const { consumer, sink, forwarder, resolved, control } = setup();
+  const { consumer, sink, forwarder, resolved, control, assign } = await setup();
   await forwarder.handleBatch(batch(0, 0, 5), control);
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(0));
@@ -324,13 +357,17 @@ test("after a job, the next batch must start with its last message: skipped when
   const held = forwarder.status().find((s) => s.partition === 0);
   assert.equal(held?.state, "held-back");
   assert.match(held?.reason ?? "", /not the one this partition was read from.*KAFKA_TOPIC_INCARNATION/);
-  // A rebalance does not release it.
-  forwarder.onAssignment({ [TOPIC]: [0] });
-  assert.ok(!consumer.calls.slice(-1)[0]?.startsWith("resume"));
+  // A rebalance checks it again: positioned at the last message applied, the same other message
+  // is there, so it is held back again and nothing of the new log is read.
+  await assign([0]);
+  assert.ok(consumer.calls.includes("seek 0@7"));
+  await forwarder.handleBatch(batch(0, 7, 10, [], 1_800_000_000_000), control);
+  assert.equal(sink.jobs.size, 2, "still no job of the new log");
+  assert.equal(forwarder.status().find((s) => s.partition === 0)?.state, "held-back");
 });
 
 test("a log that now starts before the last message applied (reset after a re-creation) is held back", async () => {
-  const { consumer, sink, forwarder, control } = setup();
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(1, 100, 5), control);
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(1));
@@ -339,72 +376,109 @@ test("a log that now starts before the last message applied (reset after a re-cr
   assert.match(forwarder.status()[0]?.reason ?? "", /the log now starts at offset 0/);
 });
 
-test("a new owner goes back one message to check the committed position, then reads on", async () => {
-  const first = setup();
+/** Partition 2 applied through offset 4 by a first owner: what Kafka then holds for the group. */
+async function appliedThrough4(): Promise<Map<number, Committed>> {
+  const first = await setup();
   await first.forwarder.handleBatch(batch(2, 0, 5), first.control);
   await completeAll(first.sink, first.forwarder);
   await until("committed", () => first.consumer.commits.length === 1);
-  // Another ingestor takes the partition: Kafka hands it the committed offset, 5.
-  const next = setup();
-  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
-  await next.forwarder.handleBatch(batch(2, 5, 3), next.control);
-  assert.deepEqual(next.consumer.calls, ["seek 2@4"]);
-  assert.equal(next.sink.jobs.size, 0);
+  return first.consumer.stored;
+}
+
+test("a new owner positions the partition before fetching: at the last message applied, checked, then reads on", async () => {
+  const next = await setup({ stored: await appliedThrough4(), assign: false });
+  await next.assign();
+  // Paused at assignment (no fetch from wherever kafkajs would start), sought, then resumed.
+  const calls = next.consumer.calls;
+  assert.equal(calls[0], "pause 0,1,2,3");
+  assert.ok(calls.indexOf("seek 2@4") < calls.indexOf("resume 2"), "sought before resumed");
+  assert.ok(calls.includes("resume 2"));
   await next.forwarder.handleBatch(batch(2, 4, 4), next.control);
   const [, job] = next.sink.only();
   assert.deepEqual([job.data.firstOffset, job.data.lastOffset], ["5", "7"]);
+  assert.ok(next.resolved.includes("4"), "the message checked is skipped");
 });
 
-test("a fetch that starts before the committed position (a seek kafkajs kept from an earlier assignment) goes to it and reads on", async () => {
-  const first = setup();
-  await first.forwarder.handleBatch(batch(2, 0, 5), first.control);
-  await completeAll(first.sink, first.forwarder);
-  await until("committed", () => first.consumer.commits.length === 1);
-  // The partition comes back to an ingestor whose kafkajs still holds an old seek to offset 1.
-  const next = setup();
-  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
-  await next.forwarder.handleBatch(batch(2, 1, 7), next.control);
-  assert.deepEqual(next.consumer.calls, ["seek 2@4"], "to the last message applied, to check it");
-  assert.equal(next.sink.jobs.size, 0);
-  assert.deepEqual(next.forwarder.status(), [], "not held back");
-  await next.forwarder.handleBatch(batch(2, 4, 4), next.control);
-  const [, job] = next.sink.only();
-  assert.deepEqual([job.data.firstOffset, job.data.lastOffset], ["5", "7"]);
+test("positioning retries while Kafka cannot say the position; the partition stays paused until then", async () => {
+  const stored = await appliedThrough4();
+  let failures = 3;
+  const next = await setup({ stored, assign: false });
+  const consumer = next.consumer;
+  const original = consumer.stored.get.bind(consumer.stored);
+  consumer.stored.get = (p: number) => {
+    if (p === 2 && failures-- > 0) throw new Error("The group coordinator is not available");
+    return original(p);
+  };
+  next.forwarder.onAssignment({ [TOPIC]: [2] });
+  assert.ok(consumer.isPaused(2));
+  await until("positioned", () => !consumer.isPaused(2));
+  assert.ok(failures < 0, "read again after each error");
+  assert.ok(consumer.calls.includes("seek 2@4"));
 });
 
-test("a new owner finding a log that now starts before the committed position (re-created) holds it back", async () => {
-  const first = setup();
-  await first.forwarder.handleBatch(batch(2, 100, 5), first.control);
-  await completeAll(first.sink, first.forwarder);
-  await until("committed", () => first.consumer.commits.length === 1);
-  const next = setup();
-  for (const [p, c] of first.consumer.stored) next.consumer.stored.set(p, c);
-  // Kafka reset the out-of-range position to the new log's start, and does so again after the seek.
-  await next.forwarder.handleBatch(batch(2, 0, 8, [], 1_800_000_000_000), next.control);
-  assert.deepEqual(next.consumer.calls, ["seek 2@104"]);
-  await next.forwarder.handleBatch(batch(2, 0, 8, [], 1_800_000_000_000), next.control);
+test("a rebalance while a partition is being positioned: only the newest assignment positions it", async () => {
+  const next = await setup({ stored: await appliedThrough4(), assign: false });
+  next.forwarder.onAssignment({ [TOPIC]: [2] });
+  next.forwarder.onAssignment({ [TOPIC]: [3] }); // 2 is taken away before its position came back
+  await until("3 positioned", () => !next.consumer.isPaused(3));
+  await tick();
+  assert.ok(!next.consumer.calls.includes("seek 2@4"), "no seek for a partition no longer ours");
+  assert.ok(!next.consumer.calls.includes("resume 2"));
+});
+
+test("a log that ends before the group's position (topic re-created, shorter) is held back before anything is read", async () => {
+  const next = await setup({
+    stored: await appliedThrough4(),
+    logRange: new Map([[2, { low: 0n, high: 3n }]]),
+  });
+  const held = next.forwarder.status().find((s) => s.partition === 2);
+  assert.equal(held?.state, "held-back");
+  assert.match(
+    held?.reason ?? "",
+    /ends at offset 3, before the group's position 5.*KAFKA_TOPIC_INCARNATION/,
+  );
+  assert.ok(next.consumer.isPaused(2));
+  assert.ok(!next.consumer.calls.some((c) => c.startsWith("seek 2")), "not read from anywhere");
+});
+
+test("a new owner finding another message at the last applied offset (topic re-created, longer) holds it back", async () => {
+  const next = await setup({ stored: await appliedThrough4() });
+  await next.forwarder.handleBatch(batch(2, 4, 8, [], 1_800_000_000_000), next.control);
   assert.equal(next.sink.jobs.size, 0, "nothing of the new log read");
   assert.equal(next.forwarder.status()[0]?.state, "held-back");
-  assert.match(next.forwarder.status()[0]?.reason ?? "", /the log now starts at offset 0/);
+  assert.match(next.forwarder.status()[0]?.reason ?? "", /sent at 1800000000004, not 1700000000004/);
 });
 
 test("a position committed under another life of the topic restarts this life from its beginning", async () => {
-  const old = setup();
-  await old.forwarder.handleBatch(batch(3, 0, 5), old.control);
-  await completeAll(old.sink, old.forwarder);
-  await until("committed", () => old.consumer.commits.length === 1);
-  const reborn = setup(100, "2");
-  for (const [p, c] of old.consumer.stored) reborn.consumer.stored.set(p, c);
-  await reborn.forwarder.handleBatch(batch(3, 5, 3, [], 1_800_000_000_000), reborn.control);
-  assert.deepEqual(reborn.consumer.calls, ["seek 3@0"]);
-  await reborn.forwarder.handleBatch(batch(3, 0, 8, [], 1_800_000_000_000), reborn.control);
+  const reborn = await setup({
+    incarnation: "2",
+    stored: await appliedThrough4(),
+    logRange: new Map([[2, { low: 3n, high: 50n }]]),
+    assign: false,
+  });
+  await reborn.assign();
+  assert.ok(reborn.consumer.calls.includes("seek 2@3"), "the log's start, as a new group would");
+  await reborn.forwarder.handleBatch(batch(2, 3, 8, [], 1_800_000_000_000), reborn.control);
   const [id, job] = reborn.sink.only();
-  assert.match(id, /^reads@2-p3-o0-/);
+  assert.match(id, /^reads@2-p2-o3-/);
   assert.equal(job.data.events, 8);
 });
 
+test("a new owner whose position retention removed reads from the log's start and counts what was lost", async () => {
+  const next = await setup({
+    stored: await appliedThrough4(),
+    logRange: new Map([[2, { low: 20n, high: 50n }]]),
+    assign: false,
+  });
+  await next.assign();
+  assert.deepEqual(next.skipped, ["2:15"]);
+  assert.ok(next.consumer.calls.includes("seek 2@20"));
+  await next.forwarder.handleBatch(batch(2, 20, 5), next.control);
+  assert.equal(next.sink.only()[1].data.firstOffset, "20");
+});
+
 test("messages removed by retention before they were read are counted as skipped, not hidden", async () => {
-  const { consumer, sink, forwarder, control, skipped } = setup();
+  const { consumer, sink, forwarder, control, skipped } = await setup();
   await forwarder.handleBatch(batch(0, 0, 5), control);
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(0));
