@@ -79,6 +79,12 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
     .default("redis://127.0.0.1:6379"),
+  // The Redis of the cache hashes (interactive:<biz>:<id>) and the read API, when it is not the
+  // queue's: webook's own cache Redis, which may evict. Default: REDIS_URL.
+  CACHE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
+    .optional(),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, { message: "a mongodb:// or mongodb+srv:// URL" })

@@ -1,12 +1,13 @@
 // The worker process's parts: MongoDB store, Redis cache, the read-job worker and the
 // dead-letter worker.
 import { MongoClient } from "mongodb";
-import { ReadCache } from "../src/cache/read-cache.js";
+import { cacheConnection, ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
 import { allAnswer, startProbeServer } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
-import { blockingConnection, commandConnection, openQueues } from "../src/queue/queues.js";
+import { blockingConnection, openQueues } from "../src/queue/queues.js";
+import { queueConnection } from "../src/queue/redis-policy.js";
 import { InteractiveStore } from "../src/store/interactives.js";
 import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
@@ -17,6 +18,7 @@ export interface WorkerProcess {
 }
 
 export async function startWorkerProcess(config: Config, log: Logger): Promise<WorkerProcess> {
+  const queueRedis = await queueConnection(config);
   const mongo = await new MongoClient(config.MONGO_URL).connect();
   const registry = createRegistry("worker");
   const m = workerMetrics(registry);
@@ -25,10 +27,10 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     m.mongoDocuments.inc({ op }, documents);
   });
   await store.ensureIndexes();
-  const cacheRedis = commandConnection(config);
+  const cacheRedis = cacheConnection(config);
   const cache = new ReadCache(cacheRedis);
   const workerRedis = blockingConnection(config);
-  const queues = openQueues(config, cacheRedis);
+  const queues = openQueues(config, queueRedis);
   queueGauges(registry, [queues.work, queues.dead]);
   const states =
     config.WORKER_STATE_CACHE_ARTICLES > 0
@@ -62,7 +64,8 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     log,
     registry,
     ready: allAnswer({
-      redis: () => cacheRedis.ping(),
+      redis: () => queueRedis.ping(),
+      cacheRedis: () => cacheRedis.ping(),
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
     }),
   });
@@ -83,6 +86,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       await Promise.all([queues.work.close(), queues.dead.close()]);
       await mongo.close();
       cacheRedis.disconnect();
+      queueRedis.disconnect();
       workerRedis.disconnect();
     },
   };

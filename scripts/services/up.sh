@@ -2,8 +2,9 @@
 # Starts the local Kafka (KRaft), Redis and MongoDB-compatible server on loopback, installing
 # what is missing first. Returns once each answers its own protocol. Idempotent: a service that
 # already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL,
-# MYSQL_URL) is not started at all. Usage: up.sh [redis|mongo|kafka|mariadb]... (default: redis,
-# mongo and kafka; MariaDB, which only the MySQL importer's tests need, only when named)
+# MYSQL_URL) is not started at all. Usage: up.sh [redis|mongo|kafka|mariadb|redis-cache]...
+# (default: redis, mongo and kafka; MariaDB, which only the MySQL importer's tests need, and
+# redis-cache, a second Redis that evicts like a webook cache Redis, only when named)
 source "$(dirname "$0")/lib.sh"
 
 start_redis() {
@@ -18,6 +19,20 @@ start_redis() {
   # design survives even that. noeviction: BullMQ silently loses jobs under any eviction policy.
   spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$LOCAL/redis" \
     --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --daemonize no
+}
+
+# A cache Redis as webook may run it: small, evicting least recently used keys, no persistence.
+# Only the tests of a cache on its own Redis (CACHE_REDIS_URL) need it.
+start_redis_cache() {
+  if [ -n "${CACHE_REDIS_URL:-}" ]; then log "redis-cache: external ($CACHE_REDIS_URL), not starting"; return 0; fi
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+  if redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG; then
+    log "redis-cache: already up on $REDIS_CACHE_PORT"
+    return 0
+  fi
+  mkdir -p "$LOCAL/redis-cache"
+  spawn redis-cache redis-server --bind 127.0.0.1 --port "$REDIS_CACHE_PORT" --dir "$LOCAL/redis-cache" \
+    --appendonly no --save "" --maxmemory 16mb --maxmemory-policy allkeys-lru --daemonize no
 }
 
 start_kafka() {
@@ -112,6 +127,7 @@ want redis && start_redis
 want mongo && start_mongo
 want kafka && start_kafka
 want mariadb && start_mariadb
+want redis-cache && start_redis_cache
 
 fail=0
 if want redis && [ -z "${REDIS_URL:-}" ]; then
@@ -119,6 +135,10 @@ if want redis && [ -z "${REDIS_URL:-}" ]; then
   redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG || { log "redis did not answer; see $LOGS/redis.log"; fail=1; }
   # Whoever started it, the queue needs noeviction.
   redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null 2>&1 || true
+fi
+if want redis-cache && [ -z "${CACHE_REDIS_URL:-}" ]; then
+  for _ in $(seq 1 100); do redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG || { log "redis-cache did not answer; see $LOGS/redis-cache.log"; fail=1; }
 fi
 if want mongo && [ -z "${MONGO_URL:-}" ]; then
   probe mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" 60 || { log "see $LOGS/mongo.log"; fail=1; }

@@ -2,10 +2,22 @@
 // read_cnt, like_cnt, collect_cnt, as the Go service. Increments touch only cached keys; the
 // read path fills a missing key from MongoDB with a TTL, so any lag or error ends at the TTL.
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
+import type { Config } from "../config.js";
 import type { Counts } from "../store/interactives.js";
 
 const incrIfPresentLua = readFileSync(new URL("./incr-if-present.lua", import.meta.url), "utf8");
+
+/**
+ * The cache's Redis (CACHE_REDIS_URL, else the queue's REDIS_URL). Commands fail fast when it is
+ * away: a cache that cannot be reached is a miss, never a reason to hold reads back.
+ */
+export function cacheConnection(config: Pick<Config, "REDIS_URL" | "CACHE_REDIS_URL">): Redis {
+  return new Redis(config.CACHE_REDIS_URL ?? config.REDIS_URL, {
+    maxRetriesPerRequest: 3,
+    enableOfflineQueue: true,
+  });
+}
 
 export function cacheKey(biz: string, bizId: bigint | string): string {
   return `interactive:${biz}:${bizId}`;

@@ -4,12 +4,13 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
 import { MongoClient } from "mongodb";
-import { ReadCache } from "../cache/read-cache.js";
+import { cacheConnection, ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
 import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
-import { commandConnection, openQueues } from "../queue/queues.js";
+import { openQueues } from "../queue/queues.js";
+import { queueConnection } from "../queue/redis-policy.js";
 import { InteractiveStore } from "../store/interactives.js";
 import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
@@ -23,10 +24,11 @@ export interface Dashboard {
 
 export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
   const credentials = dashboardCredentials(config); // before connecting anything
-  const redis = commandConnection(config);
+  const redis = await queueConnection(config);
+  const cacheRedis = cacheConnection(config);
   const mongo = await new MongoClient(config.MONGO_URL).connect();
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
-  const cache = new ReadCache(redis);
+  const cache = new ReadCache(cacheRedis);
   const { work, dead } = openQueues(config, redis);
   const registry = createRegistry("dashboard");
   queueGauges(registry, [work, dead]);
@@ -36,13 +38,18 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     await dead.close();
     await mongo.close();
     redis.disconnect();
+    cacheRedis.disconnect();
   };
   const app = await startProbeServer({
     host: config.DASHBOARD_HOST,
     port: config.DASHBOARD_PORT,
     log,
     registry,
-    ready: allAnswer({ redis: () => redis.ping(), mongodb: () => mongo.db("admin").command({ ping: 1 }) }),
+    ready: allAnswer({
+      redis: () => redis.ping(),
+      cacheRedis: () => cacheRedis.ping(),
+      mongodb: () => mongo.db("admin").command({ ping: 1 }),
+    }),
     setup: async (app) => {
       const auth = installAuth(app, credentials);
       const board = new FastifyAdapter();

@@ -8,7 +8,8 @@ import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { BullJobSink } from "../queue/job-sink.js";
-import { blockingConnection, commandConnection, openQueues } from "../queue/queues.js";
+import { blockingConnection, openQueues } from "../queue/queues.js";
+import { queueConnection } from "../queue/redis-policy.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
 import type { PartitionPosition } from "./plan-position.js";
@@ -58,7 +59,7 @@ export async function startIngestor(
     maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
     maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
   });
-  const redis = commandConnection(config);
+  const redis = await queueConnection(config);
   const { work, dead } = openQueues(config, redis);
   const eventsRedis = blockingConnection(config);
   const queueEvents = new QueueEvents(config.WORK_QUEUE, {

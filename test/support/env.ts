@@ -8,6 +8,12 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * The second local Redis, which evicts like a webook cache Redis (`npm run services:up --
+ * redis-cache`), or the one CACHE_REDIS_URL names.
+ */
+export const EVICTING_REDIS_URL = process.env.CACHE_REDIS_URL ?? "redis://127.0.0.1:6380";
+
 /** A Config for one test: its own topic, group, queues and database. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const id = uniqueName("t");
