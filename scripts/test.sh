@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (npm packages, Debian's chromium for the
-# browser test, Debian's golang-go for the parser's differential test against Go), starts the
-# local services (unless external ones are configured), then runs every test/**/*.test.ts with
-# node's test runner. Extra arguments go to node --test (e.g. --test-name-pattern=parser).
+# browser test, Debian's golang-go for the parser's differential test against Go, Debian's
+# prometheus for promtool, which checks the alert rules), starts the local services (unless
+# external ones are configured), then runs every test/**/*.test.ts with node's test runner.
+# Extra arguments go to node --test (e.g. --test-name-pattern=parser).
 set -euo pipefail
 source "$(dirname "$0")/services/lib.sh"
 cd "$ROOT"
 [ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || apt_install chromium
 # test/events/parse-read-event-go.int.test.ts builds a Go program and fails without go on PATH.
 command -v go >/dev/null || apt_install golang-go
+# test/deploy/alert-rules.int.test.ts checks deploy/prometheus with promtool, from Debian's
+# prometheus package (apt_install keeps the package's server from starting: see lib.sh).
+command -v promtool >/dev/null || apt_install prometheus
 bash scripts/services/up.sh
 # The MySQL importer's tests (test/import/) need a MySQL-compatible server: a local MariaDB,
 # unless MYSQL_URL names one (up.sh then starts nothing).
 bash scripts/services/up.sh mariadb
+# A second Redis that evicts (allkeys-lru, 16 MB), for the tests of a cache on its own Redis
+# (CACHE_REDIS_URL), unless CACHE_REDIS_URL names one.
+bash scripts/services/up.sh redis-cache
 mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 reporter=tap

@@ -11,6 +11,7 @@ mkdir -p "$RUN" "$LOGS"
 KAFKA_PORT="${LOCAL_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 REDIS_PORT="${LOCAL_REDIS_PORT:-6379}"
+REDIS_CACHE_PORT="${LOCAL_REDIS_CACHE_PORT:-6380}"
 MONGO_PORT="${LOCAL_MONGO_PORT:-27017}"
 MARIADB_PORT="${LOCAL_MARIADB_PORT:-3306}"
 # A unix socket path may not exceed ~107 bytes; a deep checkout falls back to a short one.
@@ -25,6 +26,15 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
 }
 
+# Debian starts a package's service when it is installed: redis-server on 6379, mariadb-server on
+# 3306, prometheus on 9090 (all interfaces), ports the local services and the tests use. For the
+# duration of the install, /usr/sbin/policy-rc.d answers 101 ("forbidden"), which invoke-rc.d and
+# deb-systemd-invoke obey, so nothing is started. One that was already there (Docker images ship
+# one) is left alone; ours is marked, so one left by an interrupted install is removed next time.
+# (On a systemd machine the services are still enabled, so they would start at the next boot.)
+POLICY_RC_D=/usr/sbin/policy-rc.d
+POLICY_RC_D_MARK="# written by scripts/services/lib.sh apt_install, removed after the install"
+
 apt_install() { # apt_install PACKAGE... : installs the Debian packages that are missing.
   local missing=()
   for p in "$@"; do
@@ -33,7 +43,16 @@ apt_install() { # apt_install PACKAGE... : installs the Debian packages that are
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local ours=0 rc=0
+  if [ ! -e "$POLICY_RC_D" ] || grep -qxF "$POLICY_RC_D_MARK" "$POLICY_RC_D"; then
+    printf '#!/bin/sh\n%s\nexit 101\n' "$POLICY_RC_D_MARK" | as_root tee "$POLICY_RC_D" >/dev/null
+    as_root chmod 755 "$POLICY_RC_D"
+    ours=1
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    rc=$?
+  if [ "$ours" = 1 ]; then as_root rm -f "$POLICY_RC_D"; fi
+  return "$rc"
 }
 
 pid_alive() { # pid_alive NAME : the service we started is still running

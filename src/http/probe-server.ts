@@ -2,7 +2,7 @@
 // (its dependencies answer), GET /metrics (Prometheus text format). The dashboard adds its
 // own routes to the same server.
 import Fastify, { type FastifyInstance } from "fastify";
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { Logger } from "../logger.js";
 
 export interface ProbeServerOptions {
@@ -18,6 +18,21 @@ export interface ProbeServerOptions {
 
 export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  // Readiness as a metric too, so that an alert can see a process that answers scrapes but whose
+  // dependencies do not (an ingestor out of its consumer group, Redis or MongoDB away).
+  new Gauge({
+    name: "interactive_ready",
+    help: "1 when every dependency of this process answers (what GET /readyz checks), else 0",
+    registers: [o.registry],
+    async collect() {
+      try {
+        await o.ready();
+        this.set(1);
+      } catch {
+        this.set(0);
+      }
+    },
+  });
   if (o.setup) await o.setup(app);
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {

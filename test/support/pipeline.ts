@@ -114,13 +114,19 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-/** Starts `npm run ingestor|worker` as a child process (node directly, to own the pid). */
+const ENTRIES = {
+  ingestor: "src/main/ingestor.ts",
+  worker: "workers/main.ts",
+  dashboard: "src/main/dashboard.ts",
+} as const;
+
+/** Starts `npm run ingestor|worker|dashboard` as a child process (node directly, to own the pid). */
 export function startChild(
-  kind: "ingestor" | "worker",
+  kind: keyof typeof ENTRIES,
   config: Config,
   extra: Record<string, string> = {},
 ): Child {
-  const entry = kind === "ingestor" ? "src/main/ingestor.ts" : "workers/main.ts";
+  const entry = ENTRIES[kind];
   const proc = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
     env: envOf(config, { LOG_LEVEL: "info", ...extra }),
