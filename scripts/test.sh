@@ -20,6 +20,9 @@ bash scripts/services/up.sh mariadb
 # A second Redis that evicts (allkeys-lru, 16 MB), for the tests of a cache on its own Redis
 # (CACHE_REDIS_URL), unless CACHE_REDIS_URL names one.
 bash scripts/services/up.sh redis-cache
+# A local 3-master Redis Cluster (ports 7000-7002), for test/redis/cluster.int.test.ts and the
+# end-to-end and exactly-once tests run again with the queue and the cache on it (test/cluster/).
+bash scripts/services/up.sh redis-cluster
 mkdir -p test-artifacts
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 reporter=tap

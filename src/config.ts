@@ -79,18 +79,29 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
     .default("redis://127.0.0.1:6379"),
+  // REDIS_URL names one node of a Redis Cluster: the queue runs on the cluster (QUEUE_PREFIX must
+  // then be a hash tag such as {bull}, so that each queue's keys share a slot, as BullMQ requires).
+  REDIS_CLUSTER: bool.default(false),
   // The Redis of the cache hashes (interactive:<biz>:<id>) and the read API, when it is not the
   // queue's: webook's own cache Redis, which may evict. Default: REDIS_URL.
   CACHE_REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, { message: "a redis:// or rediss:// URL" })
     .optional(),
+  // CACHE_REDIS_URL names a node of a Redis Cluster. Default: REDIS_CLUSTER when CACHE_REDIS_URL is
+  // unset (the cache shares the queue's Redis), else false.
+  CACHE_REDIS_CLUSTER: bool.optional(),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, { message: "a mongodb:// or mongodb+srv:// URL" })
     .default("mongodb://127.0.0.1:27017/?directConnection=true"),
   MONGO_DB: chars(1, 63, /^[^/\\. "$]*$/, "a MongoDB database name").default("webook"),
-  QUEUE_PREFIX: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("bull"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/, {
+      message: "letters, digits, _ or -, or those in braces ({bull})",
+    })
+    .default("bull"),
   WORK_QUEUE: z.string().regex(bullName, { message: "letters, digits, _ or -" }).default("read-events"),
   DEAD_LETTER_QUEUE: z
     .string()
@@ -162,6 +173,11 @@ export function loadConfig(env: Env = process.env): Config {
     const c = result.data;
     if ((c.DASHBOARD_USER === undefined) !== (c.DASHBOARD_PASSWORD === undefined)) {
       throw new ConfigError(["DASHBOARD_USER and DASHBOARD_PASSWORD: expected both or neither"]);
+    }
+    if (c.REDIS_CLUSTER && !/^\{.+\}$/.test(c.QUEUE_PREFIX)) {
+      throw new ConfigError([
+        `QUEUE_PREFIX: expected a hash tag such as {${c.QUEUE_PREFIX}} with REDIS_CLUSTER (BullMQ needs each queue's keys in one slot), got ${JSON.stringify(c.QUEUE_PREFIX)}`,
+      ]);
     }
     if (c.KAFKA_HEARTBEAT_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS) {
       throw new ConfigError([

@@ -2,12 +2,12 @@
 // with its reason and stays in the dead-letter queue for a person. Valid now (say after a parser
 // fix or a raised MAX_MESSAGE_BYTES): its read is counted exactly once, by dead-letter id.
 import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { cacheKey, type ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
 import { parseReadEvent } from "../src/events/parse-read-event.js";
 import type { Logger } from "../src/logger.js";
 import { type DeadLetterData, deadLetterId, deadLetterValue } from "../src/queue/dead-letter.js";
+import type { RedisClient } from "../src/redis/connection.js";
 import type { InteractiveStore } from "../src/store/interactives.js";
 import { BIZ } from "./apply-read-group.js";
 
@@ -18,7 +18,7 @@ export interface DeadLetterResult {
 
 export function startDeadLetterWorker(
   config: Pick<Config, "DEAD_LETTER_QUEUE" | "QUEUE_PREFIX" | "MAX_MESSAGE_BYTES">,
-  connection: Redis,
+  connection: RedisClient,
   deps: { store: InteractiveStore; cache: ReadCache },
   log: Logger,
 ): Worker<DeadLetterData, DeadLetterResult, string> {

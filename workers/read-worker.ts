@@ -4,10 +4,10 @@
 // backoff, each on its own. A job fails alone when the fault is its own (its partition's offsets
 // restarted, a document of its articles refused); an outage fails the whole group.
 import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
 import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js";
+import type { RedisClient } from "../src/redis/connection.js";
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
 import { GroupBuffer } from "./group-buffer.js";
 
@@ -39,7 +39,7 @@ type WorkerConfig = Pick<
 
 export function startReadWorker(
   config: WorkerConfig,
-  connection: Redis,
+  connection: RedisClient,
   deps: ApplyDeps,
   log: Logger,
   onGroup?: (outcome: GroupOutcome, ms: number, jobs: readonly ReadJobData[]) => void,

@@ -1,13 +1,14 @@
 // The worker process's parts: MongoDB store, Redis cache, the read-job worker and the
 // dead-letter worker.
 import { MongoClient } from "mongodb";
-import { cacheConnection, ReadCache } from "../src/cache/read-cache.js";
+import { ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
 import { allAnswer, startProbeServer } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
-import { blockingConnection, openQueues } from "../src/queue/queues.js";
+import { openQueues } from "../src/queue/queues.js";
 import { queueConnection } from "../src/queue/redis-policy.js";
+import { blockingConnection, cacheConnection } from "../src/redis/connection.js";
 import { InteractiveStore } from "../src/store/interactives.js";
 import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";

@@ -12,6 +12,9 @@ KAFKA_PORT="${LOCAL_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 REDIS_PORT="${LOCAL_REDIS_PORT:-6379}"
 REDIS_CACHE_PORT="${LOCAL_REDIS_CACHE_PORT:-6380}"
+# A 3-master Redis Cluster on three consecutive ports from this one.
+REDIS_CLUSTER_PORT="${LOCAL_REDIS_CLUSTER_PORT:-7000}"
+redis_cluster_ports() { echo "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 1)) $((REDIS_CLUSTER_PORT + 2)); }
 MONGO_PORT="${LOCAL_MONGO_PORT:-27017}"
 MARIADB_PORT="${LOCAL_MARIADB_PORT:-3306}"
 # A unix socket path may not exceed ~107 bytes; a deep checkout falls back to a short one.

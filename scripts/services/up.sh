@@ -2,9 +2,10 @@
 # Starts the local Kafka (KRaft), Redis and MongoDB-compatible server on loopback, installing
 # what is missing first. Returns once each answers its own protocol. Idempotent: a service that
 # already answers is left alone; one configured externally (KAFKA_BROKERS, REDIS_URL, MONGO_URL,
-# MYSQL_URL) is not started at all. Usage: up.sh [redis|mongo|kafka|mariadb|redis-cache]...
-# (default: redis, mongo and kafka; MariaDB, which only the MySQL importer's tests need, and
-# redis-cache, a second Redis that evicts like a webook cache Redis, only when named)
+# MYSQL_URL) is not started at all. Usage: up.sh [redis|mongo|kafka|mariadb|redis-cache|redis-cluster]...
+# (default: redis, mongo and kafka; MariaDB, which only the MySQL importer's tests need,
+# redis-cache, a second Redis that evicts like a webook cache Redis, and redis-cluster, a local
+# 3-master Redis Cluster, only when named)
 source "$(dirname "$0")/lib.sh"
 
 start_redis() {
@@ -33,6 +34,30 @@ start_redis_cache() {
   mkdir -p "$LOCAL/redis-cache"
   spawn redis-cache redis-server --bind 127.0.0.1 --port "$REDIS_CACHE_PORT" --dir "$LOCAL/redis-cache" \
     --appendonly no --save "" --maxmemory 16mb --maxmemory-policy allkeys-lru --daemonize no
+}
+
+# A Redis Cluster of three masters (no replicas) on loopback, for the tests that run the queue and
+# the cache on a cluster. Each node persists like the queue's Redis (AOF everysec, noeviction).
+start_redis_cluster() {
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+  local port nodes=()
+  for port in $(redis_cluster_ports); do
+    nodes+=("127.0.0.1:$port")
+    if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then continue; fi
+    mkdir -p "$LOCAL/redis-cluster/$port"
+    spawn "redis-cluster-$port" redis-server --bind 127.0.0.1 --port "$port" --dir "$LOCAL/redis-cluster/$port" \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+      --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --daemonize no
+  done
+  for port in $(redis_cluster_ports); do
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  done
+  if ! redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -q "cluster_state:ok"; then
+    if [ "$(redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | sed -n 's/^cluster_known_nodes:\([0-9]*\).*/\1/p')" = 1 ]; then
+      log "redis-cluster: creating the cluster of ${nodes[*]}"
+      redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >>"$LOGS/redis-cluster.log" 2>&1
+    fi
+  fi
 }
 
 start_kafka() {
@@ -128,6 +153,7 @@ want mongo && start_mongo
 want kafka && start_kafka
 want mariadb && start_mariadb
 want redis-cache && start_redis_cache
+want redis-cluster && start_redis_cluster
 
 fail=0
 if want redis && [ -z "${REDIS_URL:-}" ]; then
@@ -139,6 +165,14 @@ fi
 if want redis-cache && [ -z "${CACHE_REDIS_URL:-}" ]; then
   for _ in $(seq 1 100); do redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
   redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG || { log "redis-cache did not answer; see $LOGS/redis-cache.log"; fail=1; }
+fi
+if want redis-cluster; then
+  for _ in $(seq 1 100); do
+    redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -q "cluster_state:ok" && break
+    sleep 0.1
+  done
+  redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -q "cluster_state:ok" ||
+    { log "redis-cluster is not ok; see $LOGS/redis-cluster*.log"; fail=1; }
 fi
 if want mongo && [ -z "${MONGO_URL:-}" ]; then
   probe mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" 60 || { log "see $LOGS/mongo.log"; fail=1; }

@@ -1,6 +1,7 @@
 // `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
 import { Kafka, logLevel } from "kafkajs";
-import { commandConnection, openQueues } from "../queue/queues.js";
+import { openQueues } from "../queue/queues.js";
+import { commandConnection } from "../redis/connection.js";
 import { collectStatus, formatStatus } from "../status/collect-status.js";
 import { configOrExit } from "./run-process.js";
 

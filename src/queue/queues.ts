@@ -1,25 +1,10 @@
-// BullMQ queues and their Redis connections. Producers fail fast when Redis is away; blocking
-// consumers (Worker, QueueEvents) must retry forever (maxRetriesPerRequest: null).
+// BullMQ queues: job options, and the read and dead-letter queues on a connection from
+// src/redis/connection.ts.
 import { type JobsOptions, Queue, type QueueOptions } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
 import type { Config } from "../config.js";
+import type { RedisClient } from "../redis/connection.js";
 import type { DeadLetterData } from "./dead-letter.js";
 import type { ReadJobData } from "./read-job.js";
-
-/**
- * A connection for commands that must fail fast when Redis is away (adding jobs, reading their
- * state, the cache, the read API): the caller decides what to do about the error.
- */
-export function commandConnection(config: Pick<Config, "REDIS_URL">): Redis {
-  const options: RedisOptions = { maxRetriesPerRequest: 3, enableOfflineQueue: true };
-  return new Redis(config.REDIS_URL, options);
-}
-
-/** A connection for BullMQ's blocking consumers (Worker, QueueEvents), which retry forever. */
-export function blockingConnection(config: Pick<Config, "REDIS_URL">): Redis {
-  const options: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
-  return new Redis(config.REDIS_URL, options);
-}
 
 type QueueConfig = Pick<
   Config,
@@ -45,7 +30,7 @@ export type DeadLetterQueue = Queue<DeadLetterData, unknown, string>;
 
 export function openQueues(
   config: QueueConfig & Pick<Config, "WORK_QUEUE" | "DEAD_LETTER_QUEUE">,
-  connection: Redis,
+  connection: RedisClient,
 ): { work: ReadQueue; dead: DeadLetterQueue } {
   const base: QueueOptions = { connection, prefix: config.QUEUE_PREFIX };
   return {

@@ -2,18 +2,25 @@
 // ordinary keys, and a Redis that evicts under memory pressure drops them silently (a job
 // vanishes, a lock disappears and the job runs twice, a list loses entries). The cache's Redis
 // may evict: a missing cache key is a miss, refilled from MongoDB by the read API.
-import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
-import { commandConnection } from "./queues.js";
+import { commandConnection, type RedisClient, servers } from "../redis/connection.js";
 
-/** The Redis's maxmemory-policy, from INFO (works where CONFIG is disabled, as on managed Redis). */
-export async function maxmemoryPolicy(redis: Redis): Promise<string | undefined> {
-  const info = await redis.info("memory");
-  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+/**
+ * The maxmemory-policy of the Redis, or the first one found evicting among a cluster's masters,
+ * from INFO (which works where CONFIG is disabled, as on managed Redis).
+ */
+export async function maxmemoryPolicy(redis: RedisClient): Promise<string | undefined> {
+  let found: string | undefined;
+  for (const server of servers(redis)) {
+    const policy = /^maxmemory_policy:(\S+)/m.exec(await server.info("memory"))?.[1];
+    if (policy !== undefined && policy !== "noeviction") return policy;
+    found ??= policy;
+  }
+  return found;
 }
 
 /** Refuses to go on with a queue Redis that may evict, saying what to change. */
-export async function assertQueueRedisKeepsKeys(redis: Redis): Promise<void> {
+export async function assertQueueRedisKeepsKeys(redis: RedisClient): Promise<void> {
   const policy = await maxmemoryPolicy(redis);
   if (policy === undefined || policy === "noeviction") return;
   throw new Error(
@@ -25,7 +32,9 @@ export async function assertQueueRedisKeepsKeys(redis: Redis): Promise<void> {
 }
 
 /** The queue's command connection, once its Redis is known to keep every key. */
-export async function queueConnection(config: Pick<Config, "REDIS_URL">): Promise<Redis> {
+export async function queueConnection(
+  config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER">,
+): Promise<RedisClient> {
   const redis = commandConnection(config);
   try {
     await assertQueueRedisKeepsKeys(redis);

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import { UnrecoverableError, Worker } from "bullmq";
 import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder, readJobId } from "../../src/queue/read-job.js";
+import { blockingConnection } from "../../src/redis/connection.js";
 import { collectStatus, formatStatus } from "../../src/status/collect-status.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
@@ -45,7 +46,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     truncated: false,
     reason: "invalid JSON at byte 1",
   });
-  const connection = fx.redis.duplicate({ maxRetriesPerRequest: null });
+  const connection = blockingConnection(config);
   const failing = [work.name, dead.name].map(
     (name) =>
       new Worker(

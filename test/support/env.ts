@@ -14,6 +14,21 @@ export function uniqueName(prefix: string): string {
  */
 export const EVICTING_REDIS_URL = process.env.CACHE_REDIS_URL ?? "redis://127.0.0.1:6380";
 
+/** A node of the local Redis Cluster (`npm run services:up -- redis-cluster`), or REDIS_CLUSTER_URL. */
+export const CLUSTER_REDIS_URL = process.env.REDIS_CLUSTER_URL ?? "redis://127.0.0.1:7000";
+
+/**
+ * Makes every Config of this test process use the Redis Cluster for the queue and the cache. Call
+ * before the test module creates its configuration (then import it dynamically).
+ */
+export function useRedisCluster(): void {
+  process.env.REDIS_URL = CLUSTER_REDIS_URL;
+  process.env.REDIS_CLUSTER = "true";
+  process.env.QUEUE_PREFIX = "{bull}";
+  delete process.env.CACHE_REDIS_URL;
+  delete process.env.CACHE_REDIS_CLUSTER;
+}
+
 /** A Config for one test: its own topic, group, queues and database. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const id = uniqueName("t");

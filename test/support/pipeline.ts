@@ -1,10 +1,10 @@
 // Helpers for tests that run the real pipeline: topics, producing raw values, running the
 // ingestor and worker in this process or as child processes, waiting for counts, cleaning up.
 import { type ChildProcess, spawn } from "node:child_process";
-import { Redis } from "ioredis";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { type Db, MongoClient } from "mongodb";
 import type { Config } from "../../src/config.js";
+import { commandConnection, type RedisClient, servers } from "../../src/redis/connection.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -59,12 +59,13 @@ export async function until<T>(
 export class Fixture {
   readonly mongo: MongoClient;
   readonly db: Db;
-  readonly redis: Redis;
+  /** The queue's Redis (a cluster under REDIS_CLUSTER), which also holds the cache by default. */
+  readonly redis: RedisClient;
 
   constructor(readonly config: Config) {
     this.mongo = new MongoClient(config.MONGO_URL);
     this.db = this.mongo.db(config.MONGO_DB);
-    this.redis = new Redis(config.REDIS_URL);
+    this.redis = commandConnection(config);
   }
 
   /** read_cnt per article id (decimal string). */
@@ -86,8 +87,10 @@ export class Fixture {
     await this.db.dropDatabase().catch(() => undefined);
     const prefix = `${this.config.QUEUE_PREFIX}:`;
     for (const queue of [this.config.WORK_QUEUE, this.config.DEAD_LETTER_QUEUE]) {
-      const keys = await this.redis.keys(`${prefix}${queue}:*`);
-      if (keys.length > 0) await this.redis.del(...keys);
+      for (const server of servers(this.redis)) {
+        const keys = await server.keys(`${prefix}${queue}:*`);
+        for (const key of keys) await this.redis.del(key);
+      }
     }
     const admin = kafkaFor(this.config).admin();
     await admin.connect();
