@@ -17,7 +17,7 @@ import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
-import { createTopic, Fixture, kafkaFor, ROOT, sendRaw, until } from "../support/pipeline.js";
+import { createTopic, Fixture, producerFor, ROOT, sendRaw, until } from "../support/pipeline.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = `${ROOT}test-artifacts`;
@@ -74,7 +74,7 @@ test("a failed job retried through Bull Board in a browser is applied once and i
   const dashboard = await startDashboard(config, log);
   stops.push(() => dashboard.stop());
 
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   stops.push(() => producer.disconnect());
   const send = (aid: number, n: number, partition: number) =>

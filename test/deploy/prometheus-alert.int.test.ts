@@ -16,7 +16,7 @@ import {
   type Child,
   createTopic,
   Fixture,
-  kafkaFor,
+  producerFor,
   ROOT,
   sendRaw,
   startChild,
@@ -112,7 +112,7 @@ test("a real Prometheus fires InteractivePartitionHeldBack for partitions whose 
   const dashboard = startChild("dashboard", config, http);
   children.push(worker, ingestor, dashboard);
   await waitForLog(ingestor, /ingestor running/);
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   await sendRaw(
     producer,

@@ -17,6 +17,7 @@ import {
   createTopic,
   Fixture,
   kafkaFor,
+  producerFor,
   sendRaw,
   startChild,
   until,
@@ -39,7 +40,7 @@ const COMMITTED = [70, 135, 200];
 const topicLog: string[][] = Array.from({ length: PARTITIONS }, () => []);
 
 async function produce(count: number): Promise<void> {
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   try {
     const batch: { value: string; partition: number }[] = [];

@@ -11,7 +11,7 @@ import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { EVICTING_REDIS_URL, testConfig } from "../support/env.js";
-import { createTopic, Fixture, kafkaFor, sendRaw, startChild, until } from "../support/pipeline.js";
+import { createTopic, Fixture, producerFor, sendRaw, startChild, until } from "../support/pipeline.js";
 
 const config = testConfig({ CACHE_REDIS_URL: EVICTING_REDIS_URL, GROUP_MAX_WAIT_MS: "5" });
 const fx = new Fixture(config);
@@ -65,7 +65,7 @@ test("the cache on an evicting Redis: counts exact, the cache follows there, an 
     expected.set(aid, (expected.get(aid) ?? 0) + 1);
     return { value: encodeReadEvent(BigInt(aid), BigInt(i)), partition: i % 3 };
   });
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   await sendRaw(producer, config.KAFKA_TOPIC, messages);
   await producer.disconnect();

@@ -8,7 +8,7 @@ import { createLogger } from "../../src/logger.js";
 import type { DeadLetterData } from "../../src/queue/dead-letter.js";
 import { startWorkerProcess } from "../../workers/worker.js";
 import { testConfig } from "../support/env.js";
-import { createTopic, Fixture, kafkaFor, sendRaw, until } from "../support/pipeline.js";
+import { createTopic, Fixture, producerFor, sendRaw, until } from "../support/pipeline.js";
 
 const strict = testConfig({ MAX_MESSAGE_BYTES: "64" });
 const relaxed = { ...strict, MAX_MESSAGE_BYTES: 65536 };
@@ -33,7 +33,7 @@ test("a retried dead letter is validated again: still invalid it fails, valid no
   });
   stops.push(() => ingestor.stop());
   let worker = await startWorkerProcess(strict, log);
-  const producer = kafkaFor(strict).producer();
+  const producer = producerFor(strict);
   await producer.connect();
   await sendRaw(producer, strict.KAFKA_TOPIC, [
     { value: big, partition: 0 },

@@ -12,7 +12,7 @@ import { COLLECTION } from "../../src/store/interactives.js";
 import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
-import { createTopic, Fixture, kafkaFor, sendRaw, until } from "../support/pipeline.js";
+import { createTopic, Fixture, kafkaFor, producerFor, sendRaw, until } from "../support/pipeline.js";
 
 const config = testConfig({ JOB_MAX_EVENTS: "40", GROUP_MAX_WAIT_MS: "5", MAX_MESSAGE_BYTES: "256" });
 const fx = new Fixture(config);
@@ -75,7 +75,7 @@ test("valid reads are counted exactly, the cache follows, invalid messages becom
       all.push({ value: invalid[inv++]?.value ?? null, partition: i % 3 });
   });
   while (inv < invalid.length) all.push({ value: invalid[inv++]?.value ?? null, partition: 2 });
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   await sendRaw(producer, config.KAFKA_TOPIC, all);
   await producer.disconnect();

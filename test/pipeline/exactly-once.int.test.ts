@@ -14,7 +14,7 @@ import {
   type Child,
   createTopic,
   Fixture,
-  kafkaFor,
+  producerFor,
   ROOT,
   sendRaw,
   startChild,
@@ -51,7 +51,7 @@ async function kill9(child: Child): Promise<void> {
 
 /** Produces `count` events in paced batches, so that failures land mid-stream. */
 async function produce(count: number, perBatch = 200, pauseMs = 40): Promise<void> {
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   try {
     for (let sent = 0; sent < count; sent += perBatch) {

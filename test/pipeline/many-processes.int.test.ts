@@ -11,7 +11,7 @@ import {
   type Child,
   createTopic,
   Fixture,
-  kafkaFor,
+  producerFor,
   sendRaw,
   startChild,
   until,
@@ -62,7 +62,7 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 async function produce(count: number): Promise<void> {
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   try {
     for (let sent = 0; sent < count; sent += 600) {

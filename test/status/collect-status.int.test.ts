@@ -9,7 +9,7 @@ import { blockingConnection } from "../../src/redis/connection.js";
 import { collectStatus, formatStatus } from "../../src/status/collect-status.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
-import { createTopic, Fixture, kafkaFor, sendRaw, until } from "../support/pipeline.js";
+import { createTopic, Fixture, kafkaFor, producerFor, sendRaw, until } from "../support/pipeline.js";
 
 const config = testConfig();
 const fx = new Fixture(config);
@@ -22,7 +22,7 @@ before(async () => {
 after(() => fx.close());
 
 test("status shows queue counts, lag per partition, held-back partitions and dead letters", async () => {
-  const producer = kafkaFor(config).producer();
+  const producer = producerFor(config);
   await producer.connect();
   await sendRaw(producer, config.KAFKA_TOPIC, [
     { value: encodeReadEvent(1n, 1n), partition: 0 },

@@ -13,6 +13,27 @@ export function kafkaFor(config: Config): Kafka {
   return new Kafka({ clientId: "test", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 }
 
+/**
+ * A producer that writes each message once even when it retries a send (the broker restarted,
+ * a request timed out): without idempotence a retried batch can land twice, and a test would
+ * take Kafka's duplicates for the pipeline's.
+ */
+export function producerFor(config: Config): Producer {
+  return kafkaFor(config).producer({ idempotent: true, maxInFlightRequests: 1 });
+}
+
+/** How many messages the topic's partitions hold (high minus low watermark, summed). */
+export async function messagesInTopic(config: Config): Promise<number> {
+  const admin = kafkaFor(config).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(config.KAFKA_TOPIC);
+    return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function createTopic(config: Config, partitions: number): Promise<void> {
   const admin = kafkaFor(config).admin();
   await admin.connect();
