@@ -131,6 +131,8 @@ export class Forwarder {
   private readonly resumeAt = new Map<string, ResumeCheck | null>();
   /** Counts assignments: work begun under an earlier one stops when it sees a newer one. */
   private generation = 0;
+  /** Partitions being positioned, with the assignment that started it. */
+  private readonly positioning = new Map<string, number>();
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
   private stopping = false;
@@ -172,10 +174,11 @@ export class Forwarder {
     const batchLast = messages[messages.length - 1]?.offset;
     if (batchLast === undefined) return;
     if (!this.resumeAt.has(k)) {
-      // Not positioned since the assignment (its positioning failed or has not run): do it now;
-      // the partition is fetched again from the planned position.
+      // Not positioned since the assignment (its positioning has not run, or is under way): the
+      // partition waits, and is fetched again from the planned position. Not awaited: kafkajs's
+      // fetcher (and a rebalance) would wait for it.
       this.consumer.pause([{ topic, partitions: [partition] }]);
-      await this.position(generation, topic, partition);
+      void this.position(generation, topic, partition);
       return;
     }
     const checked = this.checkContinuity(topic, partition, messages, control);
@@ -304,51 +307,49 @@ export class Forwarder {
    * Positions a newly assigned (and paused) partition before anything of it is fetched: reads
    * the group's committed offset and the log's range, seeks where planPosition says (or holds
    * the partition back), and resumes it. Kafka errors are retried with backoff; a newer
-   * assignment ends it.
+   * assignment ends it. One at a time per partition and assignment.
    */
   private async position(generation: number, topic: string, partition: number): Promise<void> {
     const k = key(topic, partition);
-    const errors = new Backoff(this.timing);
-    for (;;) {
-      if (generation !== this.generation || this.stopping) return;
-      let position: PartitionPosition;
-      try {
-        position = await this.readPosition(topic, partition);
-      } catch (err) {
-        errors.note(err, this.log, { partition }, "cannot read the partition's position; retrying");
-        await sleep(errors.next());
-        continue;
-      }
-      if (generation !== this.generation || this.stopping) return;
-      const plan = planPosition(this.life(topic), this.config.KAFKA_FROM_BEGINNING, position);
-      if (plan.kind === "hold") {
-        this.block(topic, partition, plan.reason);
-        return;
-      }
-      if (plan.kind === "default") {
-        this.resumeAt.set(k, null);
-      } else {
-        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost.from, plan.lost.count);
-        const committed = position.committed?.metadata ?? "";
-        if (plan.last === undefined && committed !== "" && plan.lost === undefined) {
-          this.log.warn(
-            { partition, committed: position.committed?.offset, metadata: committed },
-            "committed position names no last message of this life of the topic; reading from it unchecked",
-          );
+    if (this.positioning.get(k) === generation) return;
+    this.positioning.set(k, generation);
+    try {
+      const errors = new Backoff(this.timing);
+      for (;;) {
+        if (generation !== this.generation || this.stopping) return;
+        let position: PartitionPosition;
+        try {
+          position = await this.readPosition(topic, partition);
+        } catch (err) {
+          errors.note(err, this.log, { partition }, "cannot read the partition's position; retrying");
+          await sleep(errors.next());
+          continue;
         }
+        if (generation !== this.generation || this.stopping) return;
+        const plan = planPosition(this.life(topic), this.config.KAFKA_FROM_BEGINNING, position);
+        if (plan.kind === "hold") {
+          this.block(topic, partition, plan.reason ?? "held back");
+          return;
+        }
+        if (plan.reason !== undefined) {
+          this.log.warn({ partition, committed: position.committed, at: plan.at.toString() }, plan.reason);
+        }
+        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost.from, plan.lost.count);
         this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
         this.bestEffort(() => this.consumer.seek({ topic, partition, offset: plan.at.toString() }));
+        if (!this.watches.has(k) && !this.blocked.has(k)) {
+          this.bestEffort(() => this.consumer.resume([{ topic, partitions: [partition] }]));
+        }
+        return;
       }
-      if (!this.watches.has(k) && !this.blocked.has(k)) {
-        this.bestEffort(() => this.consumer.resume([{ topic, partitions: [partition] }]));
-      }
-      return;
+    } finally {
+      if (this.positioning.get(k) === generation) this.positioning.delete(k);
     }
   }
 
   private block(topic: string, partition: number, reason: string): void {
     this.blocked.set(key(topic, partition), { partition, reason });
-    this.consumer.pause([{ topic, partitions: [partition] }]);
+    this.bestEffort(() => this.consumer.pause([{ topic, partitions: [partition] }]));
     this.log.error({ partition, reason }, "partition held back");
   }
 
@@ -554,10 +555,11 @@ export class Forwarder {
       }
     }
     for (const [topic, partitions] of Object.entries(assigned)) {
-      const todo = partitions.filter((p) => !this.watches.has(key(topic, p)));
-      if (todo.length === 0) continue;
-      this.consumer.pause([{ topic, partitions: todo }]);
-      for (const p of todo) void this.position(generation, topic, p);
+      // Every assigned partition is paused: those with an open job until it completes (after a
+      // kafkajs crash and restart they come back unpaused), the others until positioned.
+      if (partitions.length > 0) this.consumer.pause([{ topic, partitions }]);
+      for (const p of partitions)
+        if (!this.watches.has(key(topic, p))) void this.position(generation, topic, p);
     }
   }
 

@@ -81,8 +81,9 @@ export async function startIngestor(
     if (r === undefined)
       throw new Error(`partition ${partition} of ${topic} has no offsets (metadata not yet known?)`);
     return {
+      // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
       committed:
-        c === undefined || Number(c.offset) < 0 ? undefined : { offset: c.offset, metadata: c.metadata },
+        c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata },
       low: BigInt(r.low),
       high: BigInt(r.high),
     };
@@ -141,7 +142,10 @@ export async function startIngestor(
   });
   await ensureTopic(admin, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, log);
   await consumer.connect();
-  await consumer.subscribe({ topic: config.KAFKA_TOPIC, fromBeginning: config.KAFKA_FROM_BEGINNING });
+  // From the beginning, whatever KAFKA_FROM_BEGINNING says: then kafkajs answers a position outside
+  // the log with the log's start, never its end (which would skip what is left). A new group's
+  // start is the forwarder's to apply (planPosition).
+  await consumer.subscribe({ topic: config.KAFKA_TOPIC, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,

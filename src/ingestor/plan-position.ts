@@ -36,36 +36,54 @@ export interface PartitionPosition {
   high: bigint;
 }
 
-export type PositionPlan =
-  /** No position committed: kafkajs starts where a new group does (KAFKA_FROM_BEGINNING). */
-  | { kind: "default" }
-  /**
-   * Fetch from `at`. With `last`, `at` is the last message applied: the first batch must start
-   * with it (same timestamp), and it is skipped. `lost`: messages removed by retention between
-   * the position and the log's start, never read by this group.
-   */
-  | { kind: "read"; at: bigint; last?: LastApplied; lost?: { from: bigint; count: bigint } }
-  /** The log is not the one the position came from: nothing of it is read. */
-  | { kind: "hold"; reason: string };
+export interface PositionPlan {
+  /** Hold the partition back (the log is not the one the position came from), or read it. */
+  kind: "read" | "hold";
+  /** Where to fetch from (read). */
+  at: bigint;
+  /** The last message applied: the first batch must start with it (same timestamp); skipped. */
+  last?: LastApplied;
+  /** Messages removed by retention between the position and the log's start: never read. */
+  lost?: { from: bigint; count: bigint };
+  /** Why the partition is held back, or what the operator should know about the position. */
+  reason?: string;
+}
 
 export const RECREATED_HINT =
   "Nothing of it was read. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and " +
   "worker and restart them; see docs/reliability.md";
 
+/**
+ * The plan for a partition. kafkajs is subscribed from the beginning, so that its own answer to
+ * a position outside the log is the log's start (it commits -2, "earliest"); a new group's start
+ * (KAFKA_FROM_BEGINNING) is applied here instead.
+ */
 export function planPosition(
   life: string,
   fromBeginning: boolean,
   position: PartitionPosition,
 ): PositionPlan {
   const { committed, low, high } = position;
-  if (committed === undefined || BigInt(committed.offset) < 0n) return { kind: "default" };
+  if (committed === undefined) return { kind: "read", at: fromBeginning ? low : high };
   const offset = BigInt(committed.offset);
+  if (offset < 0n) {
+    return {
+      kind: "read",
+      at: low,
+      reason:
+        "the group's position was reset by kafkajs (it was outside the log: removed by retention, or " +
+        "the log was replaced); reading from the log's start, unchecked",
+    };
+  }
   const decoded = decodeLastApplied(committed.metadata);
   if (decoded !== undefined && decoded.life !== life) {
     // Committed under another life of the topic (this ingestor was given a new incarnation after
-    // a re-creation): that position means nothing in this log. Start this life where a new group
-    // starts.
-    return { kind: "read", at: fromBeginning ? low : high };
+    // a re-creation): that position means nothing in this log, whose reads are all new.
+    return {
+      kind: "read",
+      at: low,
+      reason: `the position was committed under another life of the topic (${decoded.life}); starting this life (${life}) at its beginning`,
+    };
   }
   // The metadata names the message before the committed offset, unless someone else committed
   // (a tool, the Go consumer): then there is only the offset.
@@ -74,6 +92,7 @@ export function planPosition(
     const lastText = last === undefined ? "" : `, after the last message applied (${last.offset})`;
     return {
       kind: "hold",
+      at: offset,
       reason:
         `the log is not the one this partition was read from (topic re-created or replaced?): ` +
         `it ends at offset ${high}, before the group's position ${offset}${lastText}. ${RECREATED_HINT}`,
@@ -88,5 +107,13 @@ export function planPosition(
     // The last applied message itself is gone, nothing after it: nothing left to check.
     return { kind: "read", at: offset };
   }
-  return last === undefined ? { kind: "read", at: offset } : { kind: "read", at: last.offset, last };
+  if (last !== undefined) return { kind: "read", at: last.offset, last };
+  if (decoded !== undefined) {
+    return {
+      kind: "read",
+      at: offset,
+      reason: `the committed position (${offset}) is not the one its metadata names (after ${decoded.offset}): moved by another tool? Reading from it unchecked`,
+    };
+  }
+  return { kind: "read", at: offset };
 }

@@ -486,3 +486,29 @@ test("messages removed by retention before they were read are counted as skipped
   assert.deepEqual(skipped, ["0:15"]);
   assert.equal(sink.jobs.size, 2, "reads on from what is there");
 });
+
+test("an assignment pauses a partition whose job is open too (kafkajs restarted unpaused), until the job completes", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  await forwarder.handleBatch(batch(1, 0, 5), control);
+  consumer.resume([{ topic: TOPIC, partitions: [1] }]); // a crashed and restarted kafkajs consumer
+  forwarder.onAssignment({ [TOPIC]: [0, 1, 2, 3] });
+  assert.ok(consumer.isPaused(1), "paused again at the assignment");
+  await tick();
+  assert.ok(!consumer.calls.includes("seek 1@0"), "not positioned: its watcher decides where to go on");
+  await completeAll(sink, forwarder);
+  await until("resumed after the commit", () => !consumer.isPaused(1));
+  assert.ok(consumer.calls.includes("seek 1@4"), "from the job's last message");
+});
+
+test("a batch of a partition not positioned yet is not read: the partition is paused and positioned", async () => {
+  const { consumer, sink, forwarder, control } = await setup({
+    stored: new Map([[2, { offset: "3", metadata: null }]]),
+    assign: false,
+  });
+  await forwarder.handleBatch(batch(2, 0, 5), control); // e.g. fetched before the assignment event
+  assert.equal(sink.jobs.size, 0);
+  assert.equal(consumer.calls[0], "pause 2");
+  await until("positioned", () => consumer.calls.includes("seek 2@3") && !consumer.isPaused(2));
+  await forwarder.handleBatch(batch(2, 3, 2), control);
+  assert.equal(sink.only()[1].data.firstOffset, "3");
+});

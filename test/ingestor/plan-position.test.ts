@@ -11,9 +11,19 @@ const applied = (offset: bigint, timestamp = "1700000000000") => ({
 const plan = (committed: { offset: string; metadata: string | null } | undefined, low = 0n, high = 1000n) =>
   planPosition(life, true, { committed, low, high });
 
-test("no position committed (a new group): kafkajs's own start", () => {
-  assert.deepEqual(plan(undefined), { kind: "default" });
-  assert.deepEqual(plan({ offset: "-1", metadata: "" }), { kind: "default" });
+test("no position committed (a new group): the log's start, or its end, as KAFKA_FROM_BEGINNING says", () => {
+  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n });
+  assert.deepEqual(planPosition(life, false, { committed: undefined, low: 5n, high: 90n }), {
+    kind: "read",
+    at: 90n,
+  });
+});
+
+test("a position kafkajs reset (outside the log): the log's start, unchecked, with a reason to log", () => {
+  const reset = plan({ offset: "-2", metadata: "" }, 7n);
+  assert.equal(reset.at, 7n);
+  assert.equal(reset.kind, "read");
+  assert.match(reset.reason ?? "", /reset by kafkajs/);
 });
 
 test("a position naming its last applied message: read from that message, to check it", () => {
@@ -28,13 +38,10 @@ test("a position without a last message of this life (Go consumer, a tool): read
   assert.deepEqual(plan({ offset: "42", metadata: "" }), { kind: "read", at: 42n });
   assert.deepEqual(plan({ offset: "42", metadata: null }), { kind: "read", at: 42n });
   // Metadata of a commit that did not write this offset (someone moved the position since).
-  assert.deepEqual(
-    plan({ offset: "42", metadata: encodeLastApplied({ life, offset: 9n, timestamp: "1" }) }),
-    {
-      kind: "read",
-      at: 42n,
-    },
-  );
+  const moved = plan({ offset: "42", metadata: encodeLastApplied({ life, offset: 9n, timestamp: "1" }) });
+  assert.equal(moved.at, 42n);
+  assert.equal(moved.last, undefined);
+  assert.match(moved.reason ?? "", /not the one its metadata names/);
 });
 
 test("caught up exactly at the log's end is an ordinary position", () => {
@@ -44,7 +51,7 @@ test("caught up exactly at the log's end is an ordinary position", () => {
 test("a log that ends before the position was not the one read: held back, with or without metadata", () => {
   const held = plan(applied(41n), 0n, 30n);
   assert.equal(held.kind, "hold");
-  assert.match(held.kind === "hold" ? held.reason : "", /ends at offset 30, before the group's position 42/);
+  assert.match(held.reason ?? "", /ends at offset 30, before the group's position 42/);
   assert.equal(plan({ offset: "42", metadata: "" }, 0n, 30n).kind, "hold");
 });
 
@@ -54,17 +61,14 @@ test("retention removed unread messages: read from the log's start, counting tho
   assert.deepEqual(plan(applied(41n), 42n), { kind: "read", at: 42n });
 });
 
-test("a position of another life of the topic: this life starts where a new group would", () => {
+test("a position of another life of the topic: this life starts at its beginning", () => {
   const other = {
     offset: "42",
     metadata: encodeLastApplied({ life: "reads@old", offset: 41n, timestamp: "1" }),
   };
-  assert.deepEqual(planPosition("reads@2", true, { committed: other, low: 7n, high: 90n }), {
-    kind: "read",
-    at: 7n,
-  });
-  assert.deepEqual(planPosition("reads@2", false, { committed: other, low: 7n, high: 90n }), {
-    kind: "read",
-    at: 90n,
-  });
+  for (const fromBeginning of [true, false]) {
+    const p = planPosition("reads@2", fromBeginning, { committed: other, low: 7n, high: 90n });
+    assert.equal(p.at, 7n);
+    assert.match(p.reason ?? "", /another life of the topic \(reads@old\)/);
+  }
 });
