@@ -347,10 +347,24 @@ export class Forwarder {
     }
   }
 
+  /**
+   * Holds a partition back because of its log. It is checked again (positioned anew) every
+   * repeatLogMs, and at the next assignment: a log that turns out fine (a high watermark briefly
+   * low after a leader change) is read on; one that is not is held back again, and logged again.
+   */
   private block(topic: string, partition: number, reason: string): void {
-    this.blocked.set(key(topic, partition), { partition, reason });
+    const k = key(topic, partition);
+    const entry = { partition, reason };
+    this.blocked.set(k, entry);
     this.bestEffort(() => this.consumer.pause([{ topic, partitions: [partition] }]));
     this.log.error({ partition, reason }, "partition held back");
+    const generation = this.generation;
+    setTimeout(() => {
+      if (this.stopping || generation !== this.generation || this.blocked.get(k) !== entry) return;
+      this.blocked.delete(k);
+      this.resumeAt.delete(k);
+      void this.position(generation, topic, partition);
+    }, this.timing.repeatLogMs).unref();
   }
 
   /** Adds the job, or finds the one already there with that id; returns the job's real data. */

@@ -105,6 +105,8 @@ interface SetupOptions {
   logRange?: ReadonlyMap<number, { low: bigint; high: bigint }>;
   /** Assign partitions 0-3 and wait until they are positioned (default true). */
   assign?: boolean;
+  /** How often a held-back partition is checked again and logged (default 60 s). */
+  repeatLogMs?: number;
 }
 
 async function setup(options: SetupOptions = {}) {
@@ -132,7 +134,7 @@ async function setup(options: SetupOptions = {}) {
       committed: () => {},
       skipped: (_t, p, n) => skipped.push(`${p}:${n}`),
     },
-    { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: 60_000, vanishedLimit: 3 },
+    { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: options.repeatLogMs ?? 60_000, vanishedLimit: 3 },
   );
   open.push(forwarder);
   const resolved: string[] = [];
@@ -511,4 +513,22 @@ test("a batch of a partition not positioned yet is not read: the partition is pa
   await until("positioned", () => consumer.calls.includes("seek 2@3") && !consumer.isPaused(2));
   await forwarder.handleBatch(batch(2, 3, 2), control);
   assert.equal(sink.only()[1].data.firstOffset, "3");
+});
+
+test("a partition held back for its log is checked again after a while: read on once the log is right", async () => {
+  const { consumer, forwarder, logRange } = await setup({
+    stored: new Map([[1, { offset: "5", metadata: "reads@4@1700000000004" }]]),
+    logRange: new Map([[1, { low: 0n, high: 3n }]]),
+    assign: false,
+    repeatLogMs: 40,
+  });
+  forwarder.onAssignment({ [TOPIC]: [1] });
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  await tick(60);
+  assert.equal(forwarder.status()[0]?.state, "held-back", "checked again: the log still ends too early");
+  assert.ok(consumer.isPaused(1));
+  // The log's end had been reported low (a leader change): the next check reads on.
+  logRange.set(1, { low: 0n, high: 100n });
+  await until("read on", () => forwarder.status().length === 0 && !consumer.isPaused(1), 1000);
+  assert.ok(consumer.calls.includes("seek 1@4"), "from the last message applied, to check it");
 });
