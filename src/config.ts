@@ -70,7 +70,7 @@ const schema = z.object({
   KAFKA_FROM_BEGINNING: bool.default(true),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
   KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds").default(100),
-  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes").default(1_048_576),
+  KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes").default(4_194_304),
   // A killed ingestor's partitions move to another one after this long (plus a heartbeat):
   // shorter means faster recovery, but an event loop blocked that long costs a rebalance.
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds").default(10_000),
@@ -107,7 +107,7 @@ const schema = z.object({
     .string()
     .regex(bullName, { message: "letters, digits, _ or -" })
     .default("read-events-dead-letter"),
-  JOB_MAX_EVENTS: int(1, 100_000).default(20_000),
+  JOB_MAX_EVENTS: int(1, 100_000).default(100_000),
   MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "bytes").default(65536),
   GROUP_MAX_JOBS: int(1, 1000).default(32),
   GROUP_MAX_EVENTS: int(1, 1_000_000).default(200_000),
