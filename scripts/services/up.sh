@@ -8,46 +8,41 @@
 # 3-master Redis Cluster, only when named)
 source "$(dirname "$0")/lib.sh"
 
-start_redis() {
-  if [ -n "${REDIS_URL:-}" ]; then log "redis: external ($REDIS_URL), not starting"; return 0; fi
+# start_redis_server NAME PORT ARGS... : a redis-server on loopback, its files in .local/NAME,
+# unless something already answers on PORT.
+start_redis_server() {
+  local name="$1" port="$2"; shift 2
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
-  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-    log "redis: already up on $REDIS_PORT"
+  if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+    log "$name: already up on $port"
     return 0
   fi
-  mkdir -p "$LOCAL/redis"
+  mkdir -p "$LOCAL/$name"
+  spawn "$name" redis-server --bind 127.0.0.1 --port "$port" --dir "$LOCAL/$name" --daemonize no "$@"
+}
+
+start_redis() {
+  if [ -n "${REDIS_URL:-}" ]; then log "redis: external ($REDIS_URL), not starting"; return 0; fi
   # AOF with fsync every second: a crash loses at most ~1 s of queue state, and the pipeline's
   # design survives even that. noeviction: BullMQ silently loses jobs under any eviction policy.
-  spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$LOCAL/redis" \
-    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --daemonize no
+  start_redis_server redis "$REDIS_PORT" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ""
 }
 
 # A cache Redis as webook may run it: small, evicting least recently used keys, no persistence.
 # Only the tests of a cache on its own Redis (CACHE_REDIS_URL) need it.
 start_redis_cache() {
   if [ -n "${CACHE_REDIS_URL:-}" ]; then log "redis-cache: external ($CACHE_REDIS_URL), not starting"; return 0; fi
-  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
-  if redis-cli -p "$REDIS_CACHE_PORT" ping 2>/dev/null | grep -q PONG; then
-    log "redis-cache: already up on $REDIS_CACHE_PORT"
-    return 0
-  fi
-  mkdir -p "$LOCAL/redis-cache"
-  spawn redis-cache redis-server --bind 127.0.0.1 --port "$REDIS_CACHE_PORT" --dir "$LOCAL/redis-cache" \
-    --appendonly no --save "" --maxmemory 16mb --maxmemory-policy allkeys-lru --daemonize no
+  start_redis_server redis-cache "$REDIS_CACHE_PORT" --appendonly no --save "" --maxmemory 16mb --maxmemory-policy allkeys-lru
 }
 
 # A Redis Cluster of three masters (no replicas) on loopback, for the tests that run the queue and
 # the cache on a cluster. Each node persists like the queue's Redis (AOF everysec, noeviction).
 start_redis_cluster() {
-  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
   local port nodes=()
   for port in $(redis_cluster_ports); do
     nodes+=("127.0.0.1:$port")
-    if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then continue; fi
-    mkdir -p "$LOCAL/redis-cluster/$port"
-    spawn "redis-cluster-$port" redis-server --bind 127.0.0.1 --port "$port" --dir "$LOCAL/redis-cluster/$port" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
-      --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --daemonize no
+    start_redis_server "redis-cluster-$port" "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 5000 --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ""
   done
   for port in $(redis_cluster_ports); do
     for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done

@@ -9,14 +9,13 @@ import { Queue } from "bullmq";
 import { Long } from "mongodb";
 import { type Browser, chromium } from "playwright-core";
 import { type Dashboard, startDashboard } from "../../src/dashboard/dashboard.js";
-import { startIngestor } from "../../src/ingestor/ingestor.js";
 import { createLogger } from "../../src/logger.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
-import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
+import { startPipeline } from "../support/in-process.js";
 import { createTopic, Fixture, producerFor, ROOT, sendRaw, until } from "../support/pipeline.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -65,12 +64,7 @@ test("a failed job retried through Bull Board in a browser is applied once and i
     v: 1,
   });
   const log = createLogger(config, "test");
-  const worker = await startWorkerProcess(config, log);
-  stops.push(() => worker.stop());
-  const ingestor = await startIngestor(config, log, (err) => {
-    throw err;
-  });
-  stops.push(() => ingestor.stop());
+  await startPipeline(config, log, stops);
   const dashboard = await startDashboard(config, log);
   stops.push(() => dashboard.stop());
 

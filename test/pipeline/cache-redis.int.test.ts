@@ -4,13 +4,12 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
 import { startDashboard } from "../../src/dashboard/dashboard.js";
-import { startIngestor } from "../../src/ingestor/ingestor.js";
 import { createLogger } from "../../src/logger.js";
 import { assertQueueRedisKeepsKeys } from "../../src/queue/redis-policy.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
-import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { EVICTING_REDIS_URL, testConfig } from "../support/env.js";
+import { startPipeline } from "../support/in-process.js";
 import { createTopic, Fixture, producerFor, sendRaw, startChild, until } from "../support/pipeline.js";
 
 const config = testConfig({ CACHE_REDIS_URL: EVICTING_REDIS_URL, GROUP_MAX_WAIT_MS: "5" });
@@ -50,12 +49,7 @@ test("the cache on an evicting Redis: counts exact, the cache follows there, an 
   // Article 1 is cached on the cache Redis; the queue's Redis holds no cache key for it.
   await cacheRedis.hset(articleKey(1), { read_cnt: 0, like_cnt: 3, collect_cnt: 0 });
   await fx.redis.del(articleKey(1));
-  const worker = await startWorkerProcess(config, log);
-  stops.push(() => worker.stop());
-  const ingestor = await startIngestor(config, log, (err) => {
-    throw err;
-  });
-  stops.push(() => ingestor.stop());
+  await startPipeline(config, log, stops);
   const dashboard = await startDashboard(config, log);
   stops.push(() => dashboard.stop());
 

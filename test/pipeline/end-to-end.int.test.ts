@@ -5,13 +5,12 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Queue } from "bullmq";
 import { Long } from "mongodb";
-import { startIngestor } from "../../src/ingestor/ingestor.js";
 import { createLogger } from "../../src/logger.js";
 import type { DeadLetterData } from "../../src/queue/dead-letter.js";
 import { COLLECTION } from "../../src/store/interactives.js";
-import { startWorkerProcess } from "../../workers/worker.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
+import { startPipeline } from "../support/in-process.js";
 import { createTopic, Fixture, kafkaFor, producerFor, sendRaw, until } from "../support/pipeline.js";
 
 const config = testConfig({ JOB_MAX_EVENTS: "40", GROUP_MAX_WAIT_MS: "5", MAX_MESSAGE_BYTES: "256" });
@@ -59,12 +58,7 @@ after(async () => {
 
 test("valid reads are counted exactly, the cache follows, invalid messages become dead letters", async () => {
   const log = createLogger(config, "test");
-  const worker = await startWorkerProcess(config, log);
-  stops.push(() => worker.stop());
-  const ingestor = await startIngestor(config, log, (err) => {
-    throw err;
-  });
-  stops.push(() => ingestor.stop());
+  await startPipeline(config, log, stops);
 
   // Interleave invalid messages among the valid ones, spread over the partitions.
   const all: { value: string | Buffer | null; partition: number }[] = [];

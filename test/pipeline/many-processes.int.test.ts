@@ -3,7 +3,6 @@
 // and are killed mid-stream (each a rebalance), a worker is added mid-stream; every count must
 // come out exact, and every process must have taken part of the work.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
@@ -11,6 +10,7 @@ import {
   type Child,
   createTopic,
   Fixture,
+  freePort,
   producerFor,
   sendRaw,
   startChild,
@@ -31,15 +31,6 @@ const fx = new Fixture(config);
 const children: Child[] = [];
 const expected = new Map<string, number>();
 let produced = 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
 
 async function start(kind: "ingestor" | "worker"): Promise<{ child: Child; port: number }> {
   const port = await freePort();

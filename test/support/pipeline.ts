@@ -1,6 +1,7 @@
 // Helpers for tests that run the real pipeline: topics, producing raw values, running the
 // ingestor and worker in this process or as child processes, waiting for counts, cleaning up.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { type Db, MongoClient } from "mongodb";
 import type { Config } from "../../src/config.js";
@@ -53,6 +54,16 @@ export async function sendRaw(
   for (let i = 0; i < values.length; i += 1000) {
     await producer.send({ topic, messages: values.slice(i, i + 1000), acks: -1 });
   }
+}
+
+/** A TCP port free on loopback right now (for a process's HTTP port the test must know). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || address === null) throw new Error("no free port");
+  return address.port;
 }
 
 export async function until<T>(
