@@ -126,7 +126,9 @@ const schema = z.object({
   // added again, forever. So completed jobs must outlive a few watcher polls, and the count must
   // exceed the partitions completing at once (raise it above the partition count). Each kept job
   // keeps its data (tens of KB) in Redis.
-  KEEP_COMPLETED_JOBS: int(10, 1_000_000).default(100),
+  // Each retained job holds its data (about 9 bytes per event): with jobs of up to JOB_MAX_EVENTS
+  // this bounds Redis memory at about (partitions + this) x JOB_MAX_EVENTS x 9 bytes.
+  KEEP_COMPLETED_JOBS: int(10, 1_000_000).default(40),
   KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds").default(86400),
   CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds").default(900),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, "milliseconds").default(30_000),
