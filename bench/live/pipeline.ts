@@ -3,14 +3,12 @@
 // binary directly, so each child's pid is the node process itself), with default settings;
 // only what makes the run its own differs (topic, group, queues, database, log level, HTTP
 // ports). Waits until both answer /readyz with 200; stops them and removes what they made.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Admin } from "kafkajs";
-import { loadConfig } from "../../src/config.js";
-import { childEnvironment, freePort, stopChild } from "../peers/children.js";
-import { deleteKeysMatching, ROOT, type Services } from "../peers/services.js";
+import { type PipelineRole, pipelineSetup, spawnPipelineProcess, stopChild } from "../peers/children.js";
+import { deleteKeysMatching, type Services } from "../peers/services.js";
 
-const ENTRIES = { ingestor: "src/main/ingestor.ts", worker: "workers/main.ts" } as const;
-export type Role = keyof typeof ENTRIES;
+export type Role = PipelineRole;
 
 const READY_TIMEOUT_MS = 180_000;
 const READY_POLL_MS = 250;
@@ -87,21 +85,8 @@ export interface RunningPipeline {
 
 /** Spawns the ingestor and the worker on the (existing) topic named by `names`. */
 export async function startPipeline(names: PipelineNames): Promise<RunningPipeline> {
-  const defaults = loadConfig({});
-  const ports: Record<Role, number> = { ingestor: await freePort(), worker: await freePort() };
-  const { env, dropped } = childEnvironment({
-    KAFKA_TOPIC: names.topic,
-    KAFKA_GROUP_ID: names.group,
-    WORK_QUEUE: names.queue,
-    DEAD_LETTER_QUEUE: names.deadQueue,
-    MONGO_DB: names.db,
-    LOG_LEVEL: "warn",
-    LOG_PRETTY: "false",
-    INGESTOR_HTTP_PORT: String(ports.ingestor),
-    WORKER_HTTP_PORT: String(ports.worker),
-  });
+  const { ports, env, dropped, graceMs } = await pipelineSetup(names);
   if (dropped.length > 0) log(`ignoring pipeline settings from the environment: ${dropped.join(", ")}`);
-  const graceMs = defaults.SHUTDOWN_TIMEOUT_MS + 10_000;
   let stopping = false;
   let failure: string | undefined;
   const children: ChildProcess[] = [];
@@ -110,12 +95,7 @@ export async function startPipeline(names: PipelineNames): Promise<RunningPipeli
     await Promise.all(children.map((c) => stopChild(c, graceMs, log)));
   };
   const spawnOne = (role: Role): PipelineChild => {
-    const child = spawn(process.execPath, ["--import", "tsx", ENTRIES[role]], {
-      cwd: ROOT,
-      env,
-      // Their logs go to stderr: stdout carries only the results.
-      stdio: ["ignore", 2, 2],
-    });
+    const child = spawnPipelineProcess(role, env);
     liveChildren.add(child);
     children.push(child);
     child.on("error", (err) => {

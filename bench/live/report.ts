@@ -1,9 +1,10 @@
 // The results of one `bench:live` run: a JSON line per measurement, markdown tables, and the
 // section of docs/benchmarks.md between the live markers. Pure: no I/O here.
 import type { GroupStats } from "../peers/measure.js";
-import { replaceMarked } from "../shared/cli.js";
+import { replaceMarked, sectionHeading } from "../shared/cli.js";
 import { formatBucket, type LatencySummary } from "./histogram.js";
 import type { LagSample, LagVerdict } from "./lag.js";
+import type { ProduceResult } from "./producer.js";
 import { BEHIND_THRESHOLD_MS } from "./schedule.js";
 
 export interface ProcessCpu {
@@ -27,20 +28,21 @@ export interface IdleResult {
   failure: string | null;
 }
 
-export interface ProducerFigures {
-  planned: number;
-  acked: number;
-  failed: number;
-  firstError: string | null;
-  /** Start to last acknowledgement. */
-  seconds: number;
-  achievedRate: number;
-  maxLateMs: number;
-  maxOwed: number;
-  maxInFlightSeen: number;
-  ackTailMs: number;
-  fellBehind: boolean;
-}
+/** What a report shows of the producer (see ProduceResult for each figure). */
+export type ProducerFigures = Pick<
+  ProduceResult,
+  | "planned"
+  | "acked"
+  | "failed"
+  | "firstError"
+  | "seconds"
+  | "achievedRate"
+  | "maxLateMs"
+  | "maxOwed"
+  | "maxInFlightSeen"
+  | "ackTailMs"
+  | "fellBehind"
+>;
 
 export interface LoadCpu {
   /** Wall seconds of the window (the producing period). */
@@ -318,14 +320,7 @@ export function renderSection(info: SectionInfo): string {
         ];
   return [
     START_MARKER,
-    "## Live latency and idle cost (`npm run bench:live`)",
-    "",
-    `${info.date}, this machine (${info.machine}), local services as \`npm run services:up\` starts them` +
-      `${info.commit ? `, at commit ${info.commit}` : ""}:`,
-    "",
-    "```sh",
-    info.command,
-    "```",
+    ...sectionHeading("## Live latency and idle cost (`npm run bench:live`)", info),
     "",
     ...idleLines,
     "",

@@ -1,8 +1,3 @@
-// One `bench:live` run: the idle window (unless skipped), then each rate, every measurement on
-// its own fresh pipeline and topic; JSON lines and markdown tables on stdout; the section of
-// docs/benchmarks.md. Everything the run created (topics, groups, databases, queues) is removed,
-// also when it fails or is interrupted (Ctrl-C).
-import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { relative, resolve } from "node:path";
 import type { Admin } from "kafkajs";
@@ -16,7 +11,7 @@ import {
   serviceConfig,
   totalReads,
 } from "../peers/services.js";
-import { commitNote } from "../shared/cli.js";
+import { commitNote, writeSection } from "../shared/cli.js";
 import { histogramFromSamples, summarizeLatency } from "./histogram.js";
 import { LAG_METRIC, type LagSample, lagSlope, lagVerdict, secondHalf, sumMetric } from "./lag.js";
 import type { LiveOptions } from "./options.js";
@@ -380,13 +375,7 @@ function writeReport(
     idleSeconds: options.idleSeconds,
     rates,
   });
-  let doc: string;
-  try {
-    doc = readFileSync(out, "utf8");
-  } catch {
-    doc = "# Benchmarks\n";
-  }
-  writeFileSync(out, replaceSection(doc, section));
+  writeSection(out, section, replaceSection);
   log(`wrote the live section of ${relative(process.cwd(), out)}`);
 }
 

@@ -1,9 +1,9 @@
 // Running the pipeline's own processes from a benchmark: free ports, an environment that keeps
 // only the service locations from this shell (so defaults are what is measured), and stopping.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { loadConfig } from "../../src/config.js";
-import { SERVICE_VARIABLES } from "./services.js";
+import { ROOT, SERVICE_VARIABLES } from "./services.js";
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,6 +25,64 @@ export function childEnvironment(own: Record<string, string>): { env: NodeJS.Pro
     else env[key] = value;
   }
   return { env: { ...env, ...own }, dropped };
+}
+
+/** The pipeline's two processes, in the order they start (the worker first, for the first jobs). */
+export const PIPELINE_ENTRIES = { worker: "workers/main.ts", ingestor: "src/main/ingestor.ts" } as const;
+export type PipelineRole = keyof typeof PIPELINE_ENTRIES;
+
+export interface PipelineSetup {
+  /** Each process's HTTP port (/metrics, /readyz). */
+  ports: Record<PipelineRole, number>;
+  env: NodeJS.ProcessEnv;
+  /** Pipeline settings found in this shell's environment and not passed on. */
+  dropped: string[];
+  /** How long a process may take to stop after SIGTERM: its own shutdown limit plus slack. */
+  graceMs: number;
+  /** The processes' BullMQ key prefix (the default: it is not passed on). */
+  queuePrefix: string;
+}
+
+/** What one benchmark run of the pipeline needs: default settings, its own names, free ports. */
+export async function pipelineSetup(names: {
+  topic: string;
+  group: string;
+  queue: string;
+  deadQueue: string;
+  db: string;
+}): Promise<PipelineSetup> {
+  const ports = { worker: await freePort(), ingestor: await freePort() };
+  const { env, dropped } = childEnvironment({
+    KAFKA_TOPIC: names.topic,
+    KAFKA_GROUP_ID: names.group,
+    WORK_QUEUE: names.queue,
+    DEAD_LETTER_QUEUE: names.deadQueue,
+    MONGO_DB: names.db,
+    LOG_LEVEL: "warn",
+    LOG_PRETTY: "false",
+    INGESTOR_HTTP_PORT: String(ports.ingestor),
+    WORKER_HTTP_PORT: String(ports.worker),
+  });
+  const defaults = loadConfig({});
+  return {
+    ports,
+    env,
+    dropped,
+    graceMs: defaults.SHUTDOWN_TIMEOUT_MS + 10_000,
+    queuePrefix: defaults.QUEUE_PREFIX,
+  };
+}
+
+/**
+ * Starts one of the pipeline's processes (`node --import tsx <entry>` from this node binary, so
+ * its pid is the node process itself). Its logs go to stderr: stdout carries only the results.
+ */
+export function spawnPipelineProcess(role: PipelineRole, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", PIPELINE_ENTRIES[role]], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", 2, 2],
+  });
 }
 
 export function hasExited(child: ChildProcess): boolean {

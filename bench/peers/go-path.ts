@@ -6,23 +6,15 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { type Collection, Long, MongoClient, MongoServerError } from "mongodb";
-import { COLLECTION } from "../../src/store/interactives.js";
+import { COLLECTION, type InteractiveDoc } from "../../src/store/interactives.js";
 import type { MongoFigures } from "./harness.js";
 import { MongoCommandCounter, per1k } from "./measure.js";
 import { cacheKeyOf } from "./services.js";
 
 const LUA = readFileSync(new URL("../../src/cache/incr-if-present.lua", import.meta.url), "utf8");
 
-/** The Go table's row as a document. */
-export interface GoInteractive {
-  biz: string;
-  biz_id: Long;
-  read_cnt: Long;
-  like_cnt: Long;
-  collect_cnt: Long;
-  ctime: Long;
-  utime: Long;
-}
+/** The Go table's row as a document: the pipeline's document without its own bookkeeping. */
+export type GoInteractive = Omit<InteractiveDoc, "_id" | "offsets" | "v" | "dead_letters">;
 
 type ScriptedRedis = Redis & {
   incrIfPresentOne(key: string, field: string, delta: number): Promise<number>;

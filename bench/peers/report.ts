@@ -1,7 +1,7 @@
 // The results of one `bench:peers` run: per design a JSON line, a markdown table, and the
 // section of docs/benchmarks.md between the peers markers. Pure: no I/O here.
 
-import { replaceMarked } from "../shared/cli.js";
+import { replaceMarked, sectionHeading } from "../shared/cli.js";
 import type { DesignName } from "./options.js";
 
 export type ExactCheck =
@@ -212,14 +212,7 @@ export function renderSection(info: SectionInfo): string {
       : `(No chart: ${info.image.missing}.)`;
   return [
     START_MARKER,
-    "## Side by side with the designs it replaces (`npm run bench:peers`)",
-    "",
-    `${info.date}, this machine (${info.machine}), local services as \`npm run services:up\` starts them` +
-      `${info.commit ? `, at commit ${info.commit}` : ""}:`,
-    "",
-    "```sh",
-    info.command,
-    "```",
+    ...sectionHeading("## Side by side with the designs it replaces (`npm run bench:peers`)", info),
     "",
     `One backlog of ${formatInt(b.count)} ReadEvents in the Go producer's format (no key, round robin ` +
       `over ${b.partitions} partitions), ${distribution(b)}: **${formatInt(b.distinct)} distinct ` +

@@ -1,10 +1,6 @@
-// One `bench:peers` run: plan and produce the backlog, run each design on it in turn, report,
-// and remove everything the run created (databases, topic, groups, Redis keys), also when it
-// fails or is interrupted.
-import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { commitNote } from "../shared/cli.js";
+import { commitNote, writeSection } from "../shared/cli.js";
 import { createTopic, produceBacklog } from "./backlog.js";
 import { CHART_DESCRIPTIONS, renderChartSvg, writeChartPng } from "./chart.js";
 import { ceiling } from "./designs/ceiling.js";
@@ -102,13 +98,7 @@ async function writeReport(
     results,
     image,
   });
-  let doc = "";
-  try {
-    doc = readFileSync(out, "utf8");
-  } catch {
-    doc = "# Benchmarks\n";
-  }
-  writeFileSync(out, replaceSection(doc, section));
+  writeSection(out, section, replaceSection);
   log(`wrote the peers section of ${relative(process.cwd(), out)}`);
 }
 

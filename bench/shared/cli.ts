@@ -1,6 +1,8 @@
 // What both benchmarks' command lines and reports share: flag errors, integer flags, the commit
-// a report names, and replacing a report's section of docs/benchmarks.md between its markers.
+// a report names, a section's heading, and writing a report's section of docs/benchmarks.md
+// between its markers.
 import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -23,6 +25,38 @@ export function commitNote(root: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The opening lines of a report's section: its title, when, where, at which commit, and the command. */
+export function sectionHeading(
+  title: string,
+  info: { date: string; machine: string; commit: string | null; command: string },
+): string[] {
+  return [
+    title,
+    "",
+    `${info.date}, this machine (${info.machine}), local services as \`npm run services:up\` starts them` +
+      `${info.commit ? `, at commit ${info.commit}` : ""}:`,
+    "",
+    "```sh",
+    info.command,
+    "```",
+  ];
+}
+
+/** Puts `section` into the markdown file `path` with `replace` (the file is created when missing). */
+export function writeSection(
+  path: string,
+  section: string,
+  replace: (doc: string, section: string) => string,
+): void {
+  let doc = "# Benchmarks\n";
+  try {
+    doc = readFileSync(path, "utf8");
+  } catch {
+    // no such file yet: a new one with its title
+  }
+  writeFileSync(path, replace(doc, section));
 }
 
 /** Replaces the text between the markers (markers included), or appends the section. */

@@ -2,10 +2,15 @@
 // with default settings. Only what makes the run its own differs: topic, consumer group, queue
 // names, database; plus quiet logs and free ports for /metrics. Settings inherited from this
 // shell are dropped, so the defaults are what is measured.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { MongoClient } from "mongodb";
-import { loadConfig } from "../../../src/config.js";
-import { childEnvironment, freePort, stopChild } from "../children.js";
+import {
+  PIPELINE_ENTRIES,
+  type PipelineRole,
+  pipelineSetup,
+  spawnPipelineProcess,
+  stopChild,
+} from "../children.js";
 import type { Design, MongoFigures } from "../harness.js";
 import {
   groupStats,
@@ -16,9 +21,7 @@ import {
   serverCounters,
   serverOpsBetween,
 } from "../measure.js";
-import { deleteKeysMatching, log, ROOT } from "../services.js";
-
-const ENTRIES = { worker: "workers/main.ts", ingestor: "src/main/ingestor.ts" } as const;
+import { deleteKeysMatching, log } from "../services.js";
 
 async function readServerCounters(client: MongoClient): Promise<ServerCounters> {
   try {
@@ -39,34 +42,19 @@ export const pipeline: Design = {
   writes: true,
   async prepare(ctx) {
     const { names, services } = ctx;
-    const defaults = loadConfig({});
-    const [ingestorPort, workerPort] = [await freePort(), await freePort()];
-    const { env, dropped } = childEnvironment({
-      KAFKA_TOPIC: ctx.backlog.topic,
-      KAFKA_GROUP_ID: names.group,
-      WORK_QUEUE: names.queue,
-      DEAD_LETTER_QUEUE: names.deadQueue,
-      MONGO_DB: names.db,
-      LOG_LEVEL: "warn",
-      LOG_PRETTY: "false",
-      INGESTOR_HTTP_PORT: String(ingestorPort),
-      WORKER_HTTP_PORT: String(workerPort),
+    const { ports, env, dropped, graceMs, queuePrefix } = await pipelineSetup({
+      ...names,
+      topic: ctx.backlog.topic,
     });
     if (dropped.length > 0) log(`pipeline: ignoring settings from the environment: ${dropped.join(", ")}`);
     const children: ChildProcess[] = [];
     let stopping = false;
-    const graceMs = defaults.SHUTDOWN_TIMEOUT_MS + 10_000;
     return {
       async start() {
         const before = await readServerCounters(services.poll);
         let failure: string | undefined;
-        for (const [name, entry] of Object.entries(ENTRIES)) {
-          const child = spawn(process.execPath, ["--import", "tsx", entry], {
-            cwd: ROOT,
-            env,
-            // Their logs go to stderr: stdout carries only the results.
-            stdio: ["ignore", 2, 2],
-          });
+        for (const name of Object.keys(PIPELINE_ENTRIES) as PipelineRole[]) {
+          const child = spawnPipelineProcess(name, env);
           child.on("error", (err) => {
             failure ??= `the ${name} process: ${err.message}`;
           });
@@ -89,7 +77,7 @@ export const pipeline: Design = {
           },
           async mongo(polls, counted): Promise<MongoFigures> {
             const after = await readServerCounters(services.poll);
-            metrics = await scrape(workerPort).catch((err: unknown) => {
+            metrics = await scrape(ports.worker).catch((err: unknown) => {
               log(`pipeline: ${String(err)}`);
               return "";
             });
@@ -112,7 +100,7 @@ export const pipeline: Design = {
         stopping = true;
         await Promise.all(children.map((c) => stopChild(c, graceMs)));
         for (const queue of [names.queue, names.deadQueue]) {
-          await deleteKeysMatching(services.redis, `${defaults.QUEUE_PREFIX}:${queue}:*`);
+          await deleteKeysMatching(services.redis, `${queuePrefix}:${queue}:*`);
         }
       },
     };
