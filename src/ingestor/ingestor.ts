@@ -71,11 +71,21 @@ export async function startIngestor(
   const registry = createRegistry("ingestor");
   queueGauges(registry, [work, dead]);
   const metrics = ingestorMetrics(registry);
-  const readPosition = async (topic: string, partition: number): Promise<PartitionPosition> => {
-    const [[offsets], range] = await Promise.all([
+  // An assignment positions all its partitions at once: their asks share one pair of admin
+  // requests per topic while it is in flight (an ask after it settled, a retry, asks anew).
+  const asking = new Map<string, ReturnType<typeof askTopic>>();
+  const askTopic = (topic: string) =>
+    Promise.all([
       admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] }),
       admin.fetchTopicOffsets(topic),
     ]);
+  const readPosition = async (topic: string, partition: number): Promise<PartitionPosition> => {
+    let answer = asking.get(topic);
+    if (answer === undefined) {
+      answer = askTopic(topic).finally(() => asking.delete(topic));
+      asking.set(topic, answer);
+    }
+    const [[offsets], range] = await answer;
     const c = offsets?.partitions.find((o) => o.partition === partition);
     const r = range.find((o) => o.partition === partition);
     if (r === undefined)

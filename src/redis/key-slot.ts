@@ -13,7 +13,7 @@ const TABLE = (() => {
   return table;
 })();
 
-export const SLOTS = 16384;
+const SLOTS = 16384;
 
 export function keySlot(key: string): number {
   let bytes = Buffer.from(key, "utf8");
