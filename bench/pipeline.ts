@@ -7,9 +7,10 @@
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
+import { logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { loadConfig } from "../src/config.js";
+import { kafkaClient } from "../src/kafka/client.js";
 import { COLLECTION } from "../src/store/interactives.js";
 import { produceReadEvents } from "../src/tools/read-event-producer.js";
 
@@ -37,7 +38,7 @@ const env: Record<string, string> = {
 };
 const config = loadConfig({ ...process.env, ...env });
 
-const kafka = new Kafka({ clientId: "bench", brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
+const kafka = kafkaClient({ clientId: "bench", brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
 const admin = kafka.admin();
 await admin.connect();
 await admin.createTopics({ topics: [{ topic: run, numPartitions: partitions }], waitForLeaders: true });

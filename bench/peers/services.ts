@@ -1,9 +1,10 @@
 // Connections to the local (or configured) services and the small operations on them the
 // benchmark shares: names per design, Redis memory sampling, cache keys, MongoDB totals.
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
+import { type Kafka, logLevel } from "kafkajs";
 import { type Db, MongoClient } from "mongodb";
 import { type Config, loadConfig } from "../../src/config.js";
+import { kafkaClient } from "../../src/kafka/client.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import type { DesignName, PeersOptions } from "./options.js";
 import type { BacklogPlan } from "./zipf.js";
@@ -32,7 +33,7 @@ export interface Services {
 }
 
 export async function openServices(config: Config): Promise<Services> {
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: "bench-peers",
     brokers: config.KAFKA_BROKERS,
     logLevel: logLevel.ERROR,

@@ -1,9 +1,10 @@
 // The ingestor process's parts: a kafkajs consumer in group KAFKA_GROUP_ID feeding the
 // forwarder, BullMQ queues, and the event stream that tells the forwarder a job finished.
 import { QueueEvents } from "bullmq";
-import { type Admin, Kafka } from "kafkajs";
+import type { Admin } from "kafkajs";
 import type { Config } from "../config.js";
 import { allAnswer, startProbeServer } from "../http/probe-server.js";
+import { kafkaClient } from "../kafka/client.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
@@ -47,7 +48,7 @@ export async function startIngestor(
   log: Logger,
   onFatal: (err: unknown) => void,
 ): Promise<Ingestor> {
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
     logLevel: kafkaLogLevel(config.LOG_LEVEL),

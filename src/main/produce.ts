@@ -2,7 +2,8 @@
 // Publishes N ReadEvents spread round-robin over M articles (ids first-aid .. first-aid+M-1),
 // in the Go producer's format, with a progress bar on a terminal.
 import { parseArgs } from "node:util";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { logLevel, Partitioners } from "kafkajs";
+import { kafkaClient } from "../kafka/client.js";
 import { produceReadEvents } from "../tools/read-event-producer.js";
 import { configOrExit } from "./run-process.js";
 
@@ -36,7 +37,7 @@ const firstAid = positive("first-aid", values["first-aid"], 1n);
 const config = configOrExit("produce");
 const topic = values.topic ?? config.KAFKA_TOPIC;
 
-const kafka = new Kafka({ clientId: "produce", brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
+const kafka = kafkaClient({ clientId: "produce", brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
 const producer = kafka.producer({
   createPartitioner: Partitioners.DefaultPartitioner,
   allowAutoTopicCreation: true,

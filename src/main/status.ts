@@ -1,5 +1,6 @@
 // `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
-import { Kafka, logLevel } from "kafkajs";
+import { logLevel } from "kafkajs";
+import { kafkaClient } from "../kafka/client.js";
 import { openQueues } from "../queue/queues.js";
 import { commandConnection } from "../redis/connection.js";
 import { collectStatus, formatStatus } from "../status/collect-status.js";
@@ -8,7 +9,7 @@ import { configOrExit } from "./run-process.js";
 const config = configOrExit("status");
 const redis = commandConnection(config);
 const { work, dead } = openQueues(config, redis);
-const admin = new Kafka({
+const admin = kafkaClient({
   clientId: "status",
   brokers: config.KAFKA_BROKERS,
   logLevel: logLevel.NOTHING,

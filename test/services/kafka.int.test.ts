@@ -2,11 +2,12 @@
 // produce, consume in a consumer group, commit, restart, resume from the committed offset.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Admin, type Consumer, Kafka, logLevel } from "kafkajs";
+import { type Admin, type Consumer, logLevel } from "kafkajs";
+import { kafkaClient } from "../../src/kafka/client.js";
 import { testConfig } from "../support/env.js";
 
 const config = testConfig();
-const kafka = new Kafka({
+const kafka = kafkaClient({
   clientId: "kafka-test",
   brokers: config.KAFKA_BROKERS,
   logLevel: logLevel.NOTHING,

@@ -2,16 +2,17 @@
 // ingestor and worker in this process or as child processes, waiting for counts, cleaning up.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { Kafka, logLevel, type Producer } from "kafkajs";
+import { type Kafka, logLevel, type Producer } from "kafkajs";
 import { type Db, MongoClient } from "mongodb";
 import type { Config } from "../../src/config.js";
+import { kafkaClient } from "../../src/kafka/client.js";
 import { commandConnection, type RedisClient, servers } from "../../src/redis/connection.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
 export function kafkaFor(config: Config): Kafka {
-  return new Kafka({ clientId: "test", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  return kafkaClient({ clientId: "test", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 }
 
 /**

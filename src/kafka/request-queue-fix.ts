@@ -1,0 +1,55 @@
+// kafkajs 2.2.4 keeps a timer running on every connection once that connection has answered a
+// request. RequestQueue.scheduleCheckPendingRequests arms a timeout of (throttledUntil - now) ms
+// even when nothing is pending and nothing is throttled; that delay is negative, so Node runs it
+// after 1 ms, and its callback arms the next one. Each connection so wakes the event loop about a
+// thousand times a second for nothing (kafkajs issues #1556, #1604 and #1704; the fix proposed in
+// pull request #1667 was never released). An idle ingestor spent most of its CPU there.
+//
+// fixRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
+// loop: a pending request is checked again when the throttle ends (at the earliest after 10 ms,
+// as kafkajs does), and with nothing pending no timer is armed. Nothing is lost by that: a request
+// becomes pending only through push(), which calls this method with the request already queued,
+// and a fulfilled or timed-out request checks the queue itself.
+//
+// The method is replaced on kafkajs's own class (see kafkajs-internals.ts), so every client of the
+// process gets it.
+import { kafkajsInternal } from "./kafkajs-internals.js";
+
+/** kafkajs's own retry interval for a queue throttled by the broker, in ms. */
+const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+
+/** The fields of kafkajs's RequestQueue that the method reads and writes. */
+export interface RequestQueueState {
+  pending: unknown[];
+  /** Epoch ms until which the broker asked for no requests; -1: never throttled. */
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+interface RequestQueueClass {
+  prototype: RequestQueueState;
+}
+
+let fixed = false;
+
+/** Replaces kafkajs's RequestQueue.scheduleCheckPendingRequests (see the header). Idempotent. */
+export function fixRequestQueueIdleLoop(): void {
+  if (fixed) return;
+  const RequestQueue = kafkajsInternal<RequestQueueClass>("network/requestQueue/index.js");
+  RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(
+    this: RequestQueueState,
+  ): void {
+    if (this.throttleCheckTimeoutId !== null || this.pending.length === 0) return;
+    const untilUnthrottled = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      untilUnthrottled > 0 ? untilUnthrottled : CHECK_PENDING_REQUESTS_INTERVAL_MS,
+    );
+  };
+  fixed = true;
+}
