@@ -46,6 +46,11 @@ test("settings that would break exactly-once are refused", () => {
     () => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_MS: "3000" }),
     /KAFKA_HEARTBEAT_MS: expected at most a third of KAFKA_SESSION_TIMEOUT_MS/,
   );
+  assert.doesNotThrow(() => loadConfig({ KAFKA_IDLE_WAIT_MS: "2000", KAFKA_HEARTBEAT_MS: "2000" }));
+  assert.throws(
+    () => loadConfig({ KAFKA_IDLE_WAIT_MS: "2001", KAFKA_HEARTBEAT_MS: "2000" }),
+    /KAFKA_IDLE_WAIT_MS: expected at most KAFKA_HEARTBEAT_MS \(2000\).*got 2001/,
+  );
   assert.throws(() => loadConfig({ KAFKA_TOPIC_INCARNATION: "a:b" }), /KAFKA_TOPIC_INCARNATION/);
 });
 

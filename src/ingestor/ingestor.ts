@@ -6,6 +6,7 @@ import type { Config } from "../config.js";
 import { allAnswer, startProbeServer } from "../http/probe-server.js";
 import { kafkaClient } from "../kafka/client.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
+import { useIdleFetchWait } from "../kafka/idle-fetch-wait.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { BullJobSink } from "../queue/job-sink.js";
@@ -48,6 +49,7 @@ export async function startIngestor(
   log: Logger,
   onFatal: (err: unknown) => void,
 ): Promise<Ingestor> {
+  useIdleFetchWait(config.KAFKA_IDLE_WAIT_MS);
   const kafka = kafkaClient({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
