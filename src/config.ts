@@ -72,9 +72,10 @@ const schema = z.object({
   // The fetch wait while some partition is paused (its job open): a partition resumed when its
   // job completed waits for the fetch in flight, so under load this adds directly to latency.
   KAFKA_MAX_WAIT_MS: int(1, 60_000, "milliseconds").default(25),
-  // The fetch wait while none of the ingestor's partitions is paused: an idle ingestor then asks
-  // the broker once a second instead of 40 times, and no message waits longer for it (see
-  // kafka/idle-fetch-wait.ts). Heartbeats go out between fetches, so at most KAFKA_HEARTBEAT_MS.
+  // The fetch wait while none of the ingestor's paused partitions is expected back soon: an idle
+  // ingestor then asks the broker once a second instead of 40 times, and no message waits longer
+  // for it (see kafka/idle-fetch-wait.ts); the longer of the two waits is used. kafkajs sends a
+  // heartbeat only between fetches, so one can be this much late: at most KAFKA_HEARTBEAT_MS.
   KAFKA_IDLE_WAIT_MS: int(1, 60_000, "milliseconds").default(1000),
   KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes").default(4_194_304),
   // A killed ingestor's partitions move to another one after this long (plus a heartbeat):

@@ -597,6 +597,17 @@ export class Forwarder {
     return left.length;
   }
 
+  /**
+   * Whether a paused partition of ours should be back soon: its job is open (not held back for a
+   * person) or its position is being read. The ingestor's fetches wait long only while none is
+   * (see kafka/idle-fetch-wait.ts); a partition held back may wait that long once when it resumes.
+   */
+  resumeExpected(topic: string, partition: number): boolean {
+    const k = key(topic, partition);
+    const w = this.watches.get(k);
+    return w !== undefined ? w.state !== "held-back" : this.positioning.has(k);
+  }
+
   status(): PartitionStatus[] {
     const watched: PartitionStatus[] = [...this.watches.values()].map((w) => ({
       partition: w.data.partition,

@@ -49,7 +49,6 @@ export async function startIngestor(
   log: Logger,
   onFatal: (err: unknown) => void,
 ): Promise<Ingestor> {
-  useIdleFetchWait(config.KAFKA_IDLE_WAIT_MS);
   const kafka = kafkaClient({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
@@ -113,6 +112,10 @@ export async function startIngestor(
       metrics.skipped.inc({ partition: String(partition) }, Number(count));
     },
   });
+  // Fetches wait KAFKA_IDLE_WAIT_MS while no paused partition of this forwarder is expected back.
+  const withdrawIdleWait = useIdleFetchWait(config.KAFKA_IDLE_WAIT_MS, (topic, partition) =>
+    forwarder.resumeExpected(topic, partition),
+  );
   ingestorGauges(registry, {
     heldBack: () => forwarder.status().filter((s) => s.state === "held-back").length,
     openJobs: () => forwarder.status().length,
@@ -175,6 +178,7 @@ export async function startIngestor(
       if (left > 0)
         log.warn({ open: left }, "jobs still open at shutdown; left uncommitted for the next owner");
       await consumer.disconnect();
+      withdrawIdleWait();
       await http.close();
       await admin.disconnect();
       await queueEvents.close();

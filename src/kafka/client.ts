@@ -1,5 +1,5 @@
-// The one way this project makes a kafkajs client: with kafkajs's idle timer loop fixed first
-// (request-queue-fix.ts), so no connection of the process spins while nothing happens.
+// The one way this project makes a kafkajs client: with kafkajs's 1 ms timer loop fixed first
+// (request-queue-fix.ts), so no connection of the process re-arms a timer every millisecond.
 import { Kafka, type KafkaConfig } from "kafkajs";
 import { fixRequestQueueIdleLoop } from "./request-queue-fix.js";
 

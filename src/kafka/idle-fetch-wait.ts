@@ -1,27 +1,36 @@
 // A kafkajs consumer fetches with one fixed wait (maxWaitTimeInMs): the broker holds each fetch
-// until a message arrives or the wait ends. The ingestor needs that wait short, because a
-// partition resumed after its job completed is not part of the fetch already in flight and waits
-// for it to end. But an idle consumer with a short wait asks the broker again and again for
-// nothing (40 times a second at the ingestor's 25 ms), a large part of an idle ingestor's CPU.
+// until a message arrives or the wait ends, and with every partition paused kafkajs sleeps that
+// long instead. The ingestor needs that wait short, because a partition resumed after its job
+// completed is not part of the fetch already in flight and waits for it to end. But an idle
+// consumer with a short wait asks the broker again and again for nothing (40 times a second at
+// the ingestor's 25 ms), a large part of an idle ingestor's CPU.
 //
-// useIdleFetchWait(ms) lets a consumer wait longer while nothing can be waiting for its fetch:
-// when none of its assigned partitions is paused, every partition is in the fetch, and the broker
-// answers as soon as any of them has a message (minBytes 1, kafkajs's default), so the longer wait
-// delays no message. As soon as a partition is paused (its job open, being positioned, held
-// back), the next fetch uses the consumer's own maxWaitTimeInMs again, and a resume is picked up
-// as quickly as before. The decision is taken when a fetch starts; a partition paused and resumed
-// again during one idle fetch (which nothing in the ingestor does) would wait up to `ms` once.
+// useIdleFetchWait(ms, resumeExpected) lets a consumer wait longer while no partition is about to
+// be resumed: when none of its paused partitions is one that resumeExpected names (an open job,
+// a partition being positioned), every partition that can take messages soon is in the fetch, and
+// the broker answers as soon as any of them has one (minBytes 1, kafkajs's default), so the longer
+// wait delays no message. Partitions held back (waiting for a person, or re-checked once a
+// minute) do not count: a resume of theirs may wait up to `ms` once. As soon as a partition is
+// expected back, the consumer's own maxWaitTimeInMs applies again.
 //
-// It wraps ConsumerGroup.prototype.fetch (see kafkajs-internals.ts), so it applies to every consumer of the process: call it only in a process whose
-// consumers all want it (the ingestor). A consumer with minBytes above 1 is left alone.
+// The wait is decided in getActiveTopicPartitions, which kafkajs's fetch calls synchronously
+// right before it builds the request (and before its all-paused sleep) from the same
+// subscription state, so a partition paused while a fetch was starting is judged with it. The
+// wrapper replaces that method on kafkajs's own ConsumerGroup class (see kafkajs-internals.ts),
+// so it applies to every consumer of the process: call it only in a process whose consumers all
+// want it (the ingestor). A consumer with minBytes above 1 is left alone, and the longer of the
+// two waits is used.
 import { kafkajsInternal } from "./kafkajs-internals.js";
+
+/** Whether a paused partition is expected to be resumed soon (its job open, or being positioned). */
+export type ResumeExpected = (topic: string, partition: number) => boolean;
 
 /** The fields of kafkajs's ConsumerGroup that the wrapper reads and writes. */
 export interface ConsumerGroupState {
   maxWaitTime: number;
   minBytes: number;
   subscriptionState: { paused(): { topic: string; partitions: number[] }[] };
-  fetch(nodeId: number): Promise<unknown[]>;
+  getActiveTopicPartitions(): unknown;
 }
 
 interface ConsumerGroupClass {
@@ -31,27 +40,54 @@ interface ConsumerGroupClass {
 /** Each consumer group's own maxWaitTimeInMs, kept before the wrapper first changes it. */
 const configuredWait = new WeakMap<ConsumerGroupState, number>();
 let idleWaitMs: number | undefined;
+/** One per running forwarder; a paused partition is expected back if any of them expects it. */
+const expectations = new Set<ResumeExpected>();
+/** Without any (a consumer that is not an ingestor's): every paused partition counts. */
+const anyPaused: ResumeExpected = () => true;
 
 /** The wait a fetch of `group` should use now (see the header). */
-export function fetchWait(group: ConsumerGroupState, configured: number, idleMs: number): number {
-  if (group.minBytes > 1 || group.subscriptionState.paused().length > 0) return configured;
+export function fetchWait(
+  group: Pick<ConsumerGroupState, "minBytes" | "subscriptionState">,
+  configured: number,
+  idleMs: number,
+  resumeExpected: ResumeExpected,
+): number {
+  if (group.minBytes > 1) return configured;
+  for (const { topic, partitions } of group.subscriptionState.paused()) {
+    if (partitions.some((p) => resumeExpected(topic, p))) return configured;
+  }
   return Math.max(configured, idleMs);
 }
 
-/** From now on, every kafkajs consumer of the process waits up to `ms` while none of its partitions is paused. */
-export function useIdleFetchWait(ms: number): void {
+function expected(topic: string, partition: number): boolean {
+  if (expectations.size === 0) return anyPaused(topic, partition);
+  for (const e of expectations) if (e(topic, partition)) return true;
+  return false;
+}
+
+/**
+ * From now on, every kafkajs consumer of the process waits up to `ms` while none of its paused
+ * partitions is expected back soon (by `resumeExpected`, if given). Returns the function that
+ * withdraws `resumeExpected` (when its forwarder stops).
+ */
+export function useIdleFetchWait(ms: number, resumeExpected?: ResumeExpected): () => void {
   const first = idleWaitMs === undefined;
   idleWaitMs = ms;
-  if (!first) return;
+  if (resumeExpected !== undefined) expectations.add(resumeExpected);
+  const withdraw = () => {
+    if (resumeExpected !== undefined) expectations.delete(resumeExpected);
+  };
+  if (!first) return withdraw;
   const ConsumerGroup = kafkajsInternal<ConsumerGroupClass>("consumer/consumerGroup.js");
-  const fetch = ConsumerGroup.prototype.fetch;
-  ConsumerGroup.prototype.fetch = function fetchWithIdleWait(this: ConsumerGroupState, nodeId: number) {
+  const active = ConsumerGroup.prototype.getActiveTopicPartitions;
+  ConsumerGroup.prototype.getActiveTopicPartitions = function activeWithIdleWait(this: ConsumerGroupState) {
     let configured = configuredWait.get(this);
     if (configured === undefined) {
       configured = this.maxWaitTime;
       configuredWait.set(this, configured);
     }
-    this.maxWaitTime = fetchWait(this, configured, idleWaitMs ?? configured);
-    return fetch.call(this, nodeId);
+    this.maxWaitTime = fetchWait(this, configured, idleWaitMs ?? configured, expected);
+    return active.call(this);
   };
+  return withdraw;
 }

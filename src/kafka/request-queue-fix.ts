@@ -6,8 +6,8 @@
 // pull request #1667 was never released). An idle ingestor spent most of its CPU there.
 //
 // fixRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
-// loop: a pending request is checked again when the throttle ends (at the earliest after 10 ms,
-// as kafkajs does), and with nothing pending no timer is armed. Nothing is lost by that: a request
+// loop: a pending request is checked again when the broker's throttle ends, or after 10 ms when
+// it is not throttled (as kafkajs does), and with nothing pending no timer is armed. Nothing is lost by that: a request
 // becomes pending only through push(), which calls this method with the request already queued,
 // and a fulfilled or timed-out request checks the queue itself.
 //

@@ -532,3 +532,31 @@ test("a partition held back for its log is checked again after a while: read on 
   await until("read on", () => forwarder.status().length === 0 && !consumer.isPaused(1), 1000);
   assert.ok(consumer.calls.includes("seek 1@4"), "from the last message applied, to check it");
 });
+
+test("a paused partition is expected back soon while its job is open or its position is being read, not while held back", async () => {
+  const { sink, forwarder, control } = await setup();
+  assert.equal(forwarder.resumeExpected(TOPIC, 3), false, "nothing open");
+  await forwarder.handleBatch(batch(3, 0, 4), control);
+  const [, job] = sink.only();
+  assert.equal(forwarder.resumeExpected(TOPIC, 3), true, "its job is open");
+  job.state = "failed";
+  job.failedReason = "MongoDB refused 1 document(s)";
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.resumeExpected(TOPIC, 3), false, "its job waits for a person");
+
+  const shorter = await setup({
+    stored: await appliedThrough4(),
+    logRange: new Map([[2, { low: 0n, high: 3n }]]),
+  });
+  assert.equal(shorter.forwarder.status()[0]?.state, "held-back");
+  assert.equal(shorter.forwarder.resumeExpected(TOPIC, 2), false, "held back for its log");
+
+  const slow = await setup({ assign: false });
+  slow.consumer.stored.get = () => {
+    throw new Error("The group coordinator is not available");
+  };
+  slow.forwarder.onAssignment({ [TOPIC]: [1] });
+  await tick();
+  assert.ok(slow.consumer.isPaused(1));
+  assert.equal(slow.forwarder.resumeExpected(TOPIC, 1), true, "being positioned");
+});

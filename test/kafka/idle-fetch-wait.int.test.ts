@@ -82,3 +82,17 @@ test("a partition paused: fetches use the configured wait again, and the idle wa
   for (const d of await nextFetches(3))
     assert.ok(d >= IDLE_MS * 0.8, `an idle fetch after the resume took ${d} ms`);
 });
+
+test("a message waiting on a paused partition is fetched soon after the partition is resumed", async () => {
+  const before = delays.length;
+  consumer.pause([{ topic: config.KAFKA_TOPIC, partitions: [0] }]);
+  await nextFetches(2); // the paused partition is out of the fetches from now on
+  await producer.send({ topic: config.KAFKA_TOPIC, messages: [{ value: "y", partition: 0 }], acks: -1 });
+  await nextFetches(2);
+  assert.equal(delays.length, before, "not fetched while paused");
+  const resumedAt = Date.now();
+  consumer.resume([{ topic: config.KAFKA_TOPIC, partitions: [0] }]);
+  await until("the message", async () => (delays.length > before ? true : undefined), 10_000, 5);
+  const waited = Date.now() - resumedAt;
+  assert.ok(waited < IDLE_MS / 2, `fetched ${waited} ms after the resume`);
+});
