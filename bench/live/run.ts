@@ -1,3 +1,7 @@
+// One `bench:live` run: the idle window (unless skipped), then each rate, every measurement on
+// its own fresh pipeline and topic; JSON lines and markdown tables on stdout; the section of
+// docs/benchmarks.md. Everything the run created (topics, groups, databases, queues) is removed,
+// also when it fails or is interrupted (Ctrl-C).
 import { cpus, totalmem } from "node:os";
 import { relative, resolve } from "node:path";
 import type { Admin } from "kafkajs";

@@ -1,3 +1,6 @@
+// One `bench:peers` run: plan and produce the backlog, run each design on it in turn, report,
+// and remove everything the run created (databases, topic, groups, Redis keys), also when it
+// fails or is interrupted.
 import { cpus, totalmem } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { commitNote, writeSection } from "../shared/cli.js";

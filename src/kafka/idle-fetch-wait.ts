@@ -42,8 +42,6 @@ const configuredWait = new WeakMap<ConsumerGroupState, number>();
 let idleWaitMs: number | undefined;
 /** One per running forwarder; a paused partition is expected back if any of them expects it. */
 const expectations = new Set<ResumeExpected>();
-/** Without any (a consumer that is not an ingestor's): every paused partition counts. */
-const anyPaused: ResumeExpected = () => true;
 
 /** The wait a fetch of `group` should use now (see the header). */
 export function fetchWait(
@@ -60,7 +58,8 @@ export function fetchWait(
 }
 
 function expected(topic: string, partition: number): boolean {
-  if (expectations.size === 0) return anyPaused(topic, partition);
+  // Without any (a consumer that is not an ingestor's): every paused partition counts.
+  if (expectations.size === 0) return true;
   for (const e of expectations) if (e(topic, partition)) return true;
   return false;
 }

@@ -7,9 +7,9 @@
 //
 // fixRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
 // loop: a pending request is checked again when the broker's throttle ends, or after 10 ms when
-// it is not throttled (as kafkajs does), and with nothing pending no timer is armed. Nothing is lost by that: a request
-// becomes pending only through push(), which calls this method with the request already queued,
-// and a fulfilled or timed-out request checks the queue itself.
+// it is not throttled (as kafkajs does), and with nothing pending no timer is armed. Nothing is
+// lost by that: a request becomes pending only through push(), which calls this method with the
+// request already queued, and a fulfilled or timed-out request checks the queue itself.
 //
 // The method is replaced on kafkajs's own class (see kafkajs-internals.ts), so every client of the
 // process gets it.
