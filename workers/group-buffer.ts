@@ -4,10 +4,11 @@
 // its limits), so groups grow with the load instead of queueing up as many small flushes.
 // Every add() settles with its group's flush: it resolves with the flush's result when the flush
 // succeeded, rejects with the flush's error when the flush threw, or with its own error when the
-// flush reported one for that item alone. An item added under a key the buffer already holds (parked or flushing; say
-// a job BullMQ handed over again after its lock was lost) is not added a second time: that
-// add() settles with the held item's outcome. Refusing it instead would fail the job and spend
-// one of its attempts, and a few of those could hold its partition back for nothing.
+// flush reported one for that item alone. An item added under a key the buffer already holds
+// (parked or flushing) is not added a second time: that add() settles with the held item's
+// outcome. So a key must name the item's content, not merely its source: two items of one key
+// are taken as one. (The read worker keys jobs by readJobIdentity: a job BullMQ hands over again
+// after its lock was lost shares the held outcome instead of spending an attempt on a refusal.)
 
 export interface GroupLimits {
   maxItems: number;

@@ -6,12 +6,15 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
-import { type ReadJobData, validateReadJobData } from "../src/queue/read-job.js";
+import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
 import type { RedisClient } from "../src/redis/connection.js";
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
 import { GroupBuffer } from "./group-buffer.js";
 
-/** What a completed read job reports; the range lets the ingestor check it is the one it watches. */
+/**
+ * What a completed read job reports. The range is the one applied: the ingestor commits a job's
+ * range only when it equals this.
+ */
 export interface ReadJobResult {
   firstOffset: string;
   lastOffset: string;
@@ -80,7 +83,9 @@ export function startReadWorker(
             `"${config.KAFKA_TOPIC_INCARNATION}" (KAFKA_TOPIC_INCARNATION): not applied`,
         );
       }
-      const outcome = await buffer.add(data, data.events, job.id);
+      // Shared only with a held job of the same identity (the same events): BullMQ handing this
+      // job over again while it is parked. The range returned is the range applied.
+      const outcome = await buffer.add(data, data.events, readJobIdentity(data));
       return {
         firstOffset: data.firstOffset,
         lastOffset: data.lastOffset,

@@ -3,6 +3,7 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
+import type { FastifyInstance } from "fastify";
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
@@ -17,6 +18,21 @@ import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
 
 export const BOARD_PATH = "/queues";
+
+/**
+ * Bull Board's "update data" is refused for every job. A read job's data is the events of a Kafka
+ * range the ingestor commits once the job completes; a dead letter's is the message itself.
+ * Edited, either would count reads Kafka never carried, or lose some it did.
+ */
+function refuseDataEdits(app: FastifyInstance): void {
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.method === "PATCH" && /\/update-data\/?$/.test(req.url.split("?")[0] ?? "")) {
+      await reply.code(403).send({
+        error: "job data cannot be edited here: a job's data is what Kafka holds for its range",
+      });
+    }
+  });
+}
 
 export interface Dashboard {
   url: string;
@@ -53,6 +69,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     }),
     setup: async (app) => {
       const auth = installAuth(app, credentials);
+      refuseDataEdits(app);
       const board = new FastifyAdapter();
       board.setBasePath(BOARD_PATH);
       const readOnlyMode = config.DASHBOARD_READ_ONLY;

@@ -17,7 +17,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
-import { type ReadJobData, readJobId } from "../queue/read-job.js";
+import { type ReadJobData, readJobId, sameRange } from "../queue/read-job.js";
 import {
   encodeLastApplied,
   type LastApplied,
@@ -449,14 +449,23 @@ export class Forwarder {
         );
         w.data = job.data;
       }
-      if (job.state === "completed") break;
-      if (job.state === "failed") {
-        this.holdBack(w, job.failedReason ?? "failed all its attempts");
+      // Completed, the job says which range its worker applied: only that range, when it is the
+      // job's own, may be committed.
+      if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, w.data)) break;
+      const held =
+        job.state === "failed"
+          ? (job.failedReason ?? "failed all its attempts")
+          : job.state === "completed"
+            ? `completed having applied ${job.applied ? `${job.applied.firstOffset}-${job.applied.lastOffset}` : "no range it names"}, ` +
+              `while its data covers ${w.data.firstOffset}-${w.data.lastOffset} (was its data edited?); retry it`
+            : undefined;
+      if (held !== undefined) {
+        this.holdBack(w, held);
         if (Date.now() - lastHeldBackLog >= this.timing.repeatLogMs) {
           lastHeldBackLog = Date.now();
           this.log.error(
             { jobId, partition, since: new Date(w.since).toISOString(), reason: w.reason },
-            "partition held back: its job failed all attempts; retry it (dashboard) and the partition resumes",
+            "partition held back: its job did not apply its range; retry it (dashboard) and the partition resumes",
           );
         }
       } else if (w.state === "held-back") {

@@ -3,7 +3,7 @@
 import { Job } from "bullmq";
 import { type DeadLetterData, deadLetterId, deadLetterJobName } from "./dead-letter.js";
 import type { DeadLetterQueue, ReadQueue } from "./queues.js";
-import { type ReadJobData, readJobName } from "./read-job.js";
+import { type JobRange, type ReadJobData, readJobName } from "./read-job.js";
 
 export type SinkJobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 
@@ -12,6 +12,17 @@ export interface SinkJob {
   data: ReadJobData;
   /** Why the last attempt failed, when it did. */
   failedReason?: string;
+  /** The range a completed job's worker applied (its return value), when it says one. */
+  applied?: JobRange;
+}
+
+/** The range a completed job's return value names, if it names one. */
+function appliedRange(returnvalue: unknown): JobRange | undefined {
+  if (typeof returnvalue !== "object" || returnvalue === null) return undefined;
+  const { firstOffset, lastOffset } = returnvalue as Record<string, unknown>;
+  return typeof firstOffset === "string" && typeof lastOffset === "string"
+    ? { firstOffset, lastOffset }
+    : undefined;
 }
 
 export interface JobSink {
@@ -45,11 +56,13 @@ export class BullJobSink implements JobSink {
       await this.work.remove(id);
       return undefined;
     }
+    const applied = state === "completed" ? appliedRange(job.returnvalue) : undefined;
     return {
       // prioritized / waiting-children count as waiting: nobody has taken them yet.
       state: knownStates.has(state) ? (state as SinkJobState) : "waiting",
       data: job.data,
       ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+      ...(applied ? { applied } : {}),
     };
   }
 

@@ -46,6 +46,28 @@ export function readJobId(
   });
 }
 
+/** The part of a job that names its events: the range of offsets it covers. */
+export type JobRange = Pick<ReadJobData, "firstOffset" | "lastOffset">;
+
+export function sameRange(a: JobRange, b: JobRange): boolean {
+  return a.firstOffset === b.firstOffset && a.lastOffset === b.lastOffset;
+}
+
+/**
+ * A job's identity: its id (the range's first message) and its last offset. Two jobs of one
+ * identity carry the same events of the same log. One id may come back with another last offset
+ * (a range read again after Redis lost its job, with more or fewer messages fetched): that is
+ * another job, with other events, and nothing of the first one's outcome is its own.
+ */
+export function readJobIdentity(
+  d: Pick<
+    ReadJobData,
+    "topic" | "incarnation" | "partition" | "firstOffset" | "originTimestamp" | "lastOffset"
+  >,
+): string {
+  return `${readJobId(d)}..${d.lastOffset}`;
+}
+
 /** A job's name says what a person needs at a glance in the dashboard: partition and range. */
 export function readJobName(
   d: Pick<ReadJobData, "partition" | "firstOffset" | "lastOffset" | "events">,

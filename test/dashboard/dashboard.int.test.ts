@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import { Long } from "mongodb";
 import { type Dashboard, startDashboard } from "../../src/dashboard/dashboard.js";
 import { createLogger } from "../../src/logger.js";
+import { openQueues } from "../../src/queue/queues.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
@@ -136,4 +137,28 @@ test("in read-only mode, Bull Board refuses to retry", async () => {
   } finally {
     await d.stop();
   }
+});
+
+test("Bull Board refuses to edit a job's data, whatever the job's state", async () => {
+  const data = {
+    topic: "t",
+    partition: 0,
+    firstOffset: "5",
+    lastOffset: "5",
+    events: 1,
+    articles: { "9": [0] },
+    firstTimestamp: 1,
+  };
+  const { work } = openQueues(config, fx.redis);
+  await work.add("p0 5-5 (1 events)", data, { jobId: "edit-me" });
+  const res = await fetch(`${dashboard.url}/queues/api/queues/${config.WORK_QUEUE}/edit-me/update-data`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jobData: { ...data, lastOffset: "900" } }),
+  });
+  assert.equal(res.status, 403);
+  assert.match(((await res.json()) as { error: string }).error, /cannot be edited/);
+  const job = await work.getJob("edit-me");
+  assert.equal(job?.data.lastOffset, "5", "the data is unchanged");
+  await work.close();
 });

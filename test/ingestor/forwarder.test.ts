@@ -77,7 +77,10 @@ class FakeSink implements JobSink {
       this.failInspects--;
       throw new Error("Connection is closed.");
     }
-    return this.jobs.get(id);
+    const job = this.jobs.get(id);
+    // A completed job reports the range it applied: its own, unless a test says otherwise.
+    if (job?.state === "completed" && job.applied === undefined) return { ...job, applied: job.data };
+    return job;
   }
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
     this.deadLetters.push(...letters);
@@ -288,6 +291,27 @@ test("the offset committed is the completed job's range, not the watcher's copy"
   await until("committed", () => consumer.commits.length === 1);
   assert.deepEqual(consumer.commits, ["0@8"]);
   assert.ok(consumer.calls.includes("seek 0@7"), "fetches on from the range's last message, to check it");
+});
+
+test("a job completed with another range than its data holds the partition back; a retry that applies its range commits it", async () => {
+  const { consumer, sink, forwarder, control } = await setup({ jobMaxEvents: 1000 });
+  await forwarder.handleBatch(batch(0, 100, 300), control);
+  const [, job] = sink.only();
+  // Its worker applied a shorter range under the same id (the job Redis lost before this one).
+  job.state = "completed";
+  job.applied = { firstOffset: "100", lastOffset: "199" };
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.match(forwarder.status()[0]?.reason ?? "", /applied 100-199, while its data covers 100-399/);
+  await tick(30);
+  assert.deepEqual(consumer.commits, [], "nothing committed: 200-399 were not applied");
+  assert.ok(consumer.isPaused(0));
+  // Retried, the job applies its own range.
+  job.state = "waiting";
+  delete job.applied;
+  await until("waiting again", () => forwarder.status()[0]?.state === "waiting");
+  job.state = "completed";
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["0@400"]);
 });
 
 test("a partition revoked mid-job is neither committed nor resumed", async () => {
