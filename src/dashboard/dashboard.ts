@@ -26,7 +26,8 @@ export const BOARD_PATH = "/queues";
  */
 function refuseDataEdits(app: FastifyInstance): void {
   app.addHook("onRequest", async (req, reply) => {
-    if (req.method === "PATCH" && /\/update-data\/?$/.test(req.url.split("?")[0] ?? "")) {
+    // The route the request was routed to, not its raw URL (which may spell the path encoded).
+    if (req.method === "PATCH" && (req.routeOptions.url ?? "").endsWith("/update-data")) {
       await reply.code(403).send({
         error: "job data cannot be edited here: a job's data is what Kafka holds for its range",
       });

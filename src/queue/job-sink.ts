@@ -56,7 +56,14 @@ export class BullJobSink implements JobSink {
       await this.work.remove(id);
       return undefined;
     }
-    const applied = state === "completed" ? appliedRange(job.returnvalue) : undefined;
+    let applied: JobRange | undefined;
+    if (state === "completed") {
+      // The hash was read before the state: a job that completed in between has its return
+      // value only in a fresh read (BullMQ writes both in one step).
+      applied =
+        appliedRange(job.returnvalue) ??
+        appliedRange((await Job.fromId<ReadJobData, unknown, string>(this.work, id))?.returnvalue);
+    }
     return {
       // prioritized / waiting-children count as waiting: nobody has taken them yet.
       state: knownStates.has(state) ? (state as SinkJobState) : "waiting",

@@ -158,6 +158,16 @@ test("Bull Board refuses to edit a job's data, whatever the job's state", async 
   });
   assert.equal(res.status, 403);
   assert.match(((await res.json()) as { error: string }).error, /cannot be edited/);
+  // The same route, its path spelled encoded.
+  const encoded = await fetch(
+    `${dashboard.url}/queues/api/queues/${config.WORK_QUEUE}/edit-me/update%2Ddata`,
+    {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jobData: { ...data, lastOffset: "900" } }),
+    },
+  );
+  assert.equal(encoded.status, 403);
   const job = await work.getJob("edit-me");
   assert.equal(job?.data.lastOffset, "5", "the data is unchanged");
   await work.close();
