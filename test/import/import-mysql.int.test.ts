@@ -1,7 +1,9 @@
 // The MySQL importer against a real MariaDB (the Go service's table, created here) and the
-// project's MongoDB: ordinary rows, int64 edge values, 200,000 rows through the batching and
+// project's MongoDB: ordinary rows, int64 edge values, 20,000 rows through the batching and
 // progress path, a crash half-way followed by a second run with and without --resume, a document
-// the pipeline had counted already, and rows skipped with their reasons.
+// the pipeline had counted already, and rows skipped with their reasons. Sizes are what the cases
+// prove (many batches, a kill that lands between them), not the importer's speed: its rate is in
+// its summary (rows/s) and measured on real data, not here.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, test } from "node:test";
@@ -182,9 +184,9 @@ test("int64 edge values stay exact, in documents, ids and the checkpoint", async
   assert.equal(resumed.documentsWritten, 1);
 });
 
-test("200,000 rows: batches of 1000, progress reported, exact sums", { timeout: 290_000 }, async () => {
+test("20,000 rows: batches of 1000, progress reported, exact sums", { timeout: 120_000 }, async () => {
   const { my, fx, config } = await setup();
-  const N = 200_000;
+  const N = 20_000;
   const rows: GoRow[] = [];
   let reads = 0n;
   let likes = 0n;
@@ -251,9 +253,9 @@ test("200,000 rows: batches of 1000, progress reported, exact sums", { timeout: 
   assert.equal(gotCollects, collects);
   const sample = await fx.db
     .collection(COLLECTION)
-    .findOne({ _id: "article:123457" } as Document, { promoteLongs: false });
-  assert.equal(str(sample?.read_cnt), String((123_456 * 7919) % 100_000));
-  assert.equal(str(sample?.imported?.id), "123457");
+    .findOne({ _id: "article:12346" } as Document, { promoteLongs: false });
+  assert.equal(str(sample?.read_cnt), String((12_345 * 7919) % 100_000));
+  assert.equal(str(sample?.imported?.id), "12346");
 });
 
 /** Starts the importer as a process and SIGKILLs it once its checkpoint passed `killAfter`. */
@@ -335,11 +337,11 @@ function importedCount(fx: Fixture): Promise<number> {
 }
 
 test("a crash half-way, then --resume: continues after the checkpoint, exact counts", {
-  timeout: 240_000,
+  timeout: 120_000,
 }, async () => {
-  const N = 40_000;
+  const N = 10_000;
   const { my, fx, config } = await crashFixture(N);
-  const checkpoint = await crashHalfWay(my, fx, config, 8000);
+  const checkpoint = await crashHalfWay(my, fx, config, 3000);
   assert.ok(checkpoint < BigInt(N), "killed before the end");
   const importedBefore = await importedCount(fx);
   assert.ok(importedBefore >= Number(checkpoint));
@@ -360,11 +362,11 @@ test("a crash half-way, then --resume: continues after the checkpoint, exact cou
 });
 
 test("a crash half-way, then a full run without --resume: exact counts, nothing added twice", {
-  timeout: 240_000,
+  timeout: 120_000,
 }, async () => {
-  const N = 40_000;
+  const N = 10_000;
   const { my, fx, config } = await crashFixture(N);
-  await crashHalfWay(my, fx, config, 8000);
+  await crashHalfWay(my, fx, config, 3000);
   const importedBefore = await importedCount(fx);
 
   const full = await runImport(my, config, ["--batch", "500"]);
