@@ -1,7 +1,7 @@
 // Applies one group of read jobs: check each job against its partition's ledger, aggregate per
 // article, read the stored per-partition marks, write MongoDB (one unordered bulk of conditional
-// `$inc` upserts), then the Redis cache (one round trip: Lua increments where cached, deletes
-// where a replay may have counted already), then move the ledger.
+// `$inc` upserts), then the Redis cache (one round trip: each cached hash that holds the version
+// a write started from is brought to the next; an older one is dropped), then move the ledger.
 //
 // A whole-group failure (MongoDB or Redis away) throws. A failure that belongs to some jobs only
 // (their partition's offsets restarted, a document MongoDB refused) is returned per job, so the
@@ -103,7 +103,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   const events = aggregateGroup(live);
   const applied: ArticlePlan[] = [];
   const rejected = new Map<string, string>();
-  const cache = deps.states;
+  const known = deps.states;
   let todo = [...events.keys()];
   let guesses = 0;
   let wrongGuesses = 0;
@@ -119,12 +119,12 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     // version differs) and the article is read and planned again in the next round.
     const states = new Map<string, StoredState>();
     let toRead = todo;
-    if (round === 0 && cache !== undefined) {
-      const guessAbsent = cache.absentGuessesPay();
+    if (round === 0 && known !== undefined) {
+      const guessAbsent = known.absentGuessesPay();
       toRead = [];
       for (const aid of todo) {
-        const known = cache.get(aid);
-        if (known !== undefined) states.set(aid, known);
+        const state = known.get(aid);
+        if (state !== undefined) states.set(aid, state);
         else if (guessAbsent) guesses++;
         else toRead.push(aid);
       }
@@ -142,33 +142,37 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     for (const [aid, why] of result.rejected) rejected.set(aid, why);
     for (const plan of plans) {
       if (result.conflicts.has(plan.aid) || result.rejected.has(plan.aid)) {
-        cache?.forget(plan.aid);
+        known?.forget(plan.aid);
         if (round === 0 && !states.has(plan.aid)) wrongGuesses++;
         continue;
       }
       applied.push(plan);
-      if (cache === undefined) continue;
+      if (known === undefined) continue;
       const before = states.get(plan.aid);
       if (plan.delta === 0) {
-        if (before !== undefined) cache.set(plan.aid, before);
+        if (before !== undefined) known.set(plan.aid, before);
         continue;
       }
       const marks = new Map(before?.marks ?? []);
       for (const [key, mark] of plan.nextMarks) marks.set(key, mark);
-      cache.set(plan.aid, { version: (plan.expectedVersion ?? 0) + 1, marks });
+      known.set(plan.aid, { version: (plan.expectedVersion ?? 0) + 1, marks });
     }
     // A conflict means another writer changed the document since we read it: re-read, re-plan.
     todo = [...result.conflicts];
   }
-  cache?.recordGuesses(guesses, wrongGuesses);
+  known?.recordGuesses(guesses, wrongGuesses);
 
-  const increments = new Map<string, number>();
-  const invalidate: string[] = [];
-  for (const plan of applied) {
-    if (plan.replayed) invalidate.push(cacheKey(BIZ, plan.aid));
-    else if (plan.delta > 0) increments.set(cacheKey(BIZ, plan.aid), plan.delta);
-  }
-  const cacheIncremented = await deps.cache.applyReads(increments, invalidate);
+  // Each article written moved its document from the version its plan expected to the next one;
+  // the cache follows exactly that write. An article found applied already (a replay) was not
+  // written: its document is at the version read or later, and a hash older than that is dropped
+  // (its writer died between MongoDB and the cache). See cache/incr-if-current.lua.
+  const cache = await deps.cache.applyWrites(
+    applied.map((plan) => ({
+      key: cacheKey(BIZ, plan.aid),
+      version: plan.expectedVersion ?? 0,
+      delta: plan.delta,
+    })),
+  );
 
   // A job with a refused article fails (and is retried); its other articles are written, and
   // their marks make the retry skip them.
@@ -203,8 +207,8 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       events: jobs.reduce((n, j) => n + j.events, 0),
       articles: events.size,
       added: applied.reduce((n, p) => n + p.delta, 0),
-      cacheIncremented,
-      cacheInvalidated: invalidate.length,
+      cacheIncremented: cache.incremented,
+      cacheInvalidated: cache.dropped,
     },
     failed,
   };

@@ -31,8 +31,9 @@ export function startDeadLetterWorker(
       if (!parsed.ok) throw new UnrecoverableError(parsed.reason);
       const id = deadLetterId(d);
       const counted = await deps.store.countDeadLetter(BIZ, parsed.event.aid, id, Date.now());
-      // Invalidate rather than increment: on a retry we cannot tell whether the cache saw it.
-      await deps.cache.applyReads(new Map(), [cacheKey(BIZ, parsed.event.aid)]);
+      // Dropped rather than brought forward: the document's version before this count is not
+      // known here. The read path refills the key.
+      await deps.cache.drop([cacheKey(BIZ, parsed.event.aid)]);
       log.info({ deadLetter: id, aid: parsed.event.aid.toString(), counted }, "dead letter is valid now");
       return { aid: parsed.event.aid.toString(), counted };
     },

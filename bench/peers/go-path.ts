@@ -1,5 +1,5 @@
 // The Go service's per-event write, as the `seed` and `naive` designs run it: the cache script
-// "HINCRBY if the key exists" on the article's one key (the project's incr-if-present.lua with a
+// "HINCRBY if the key exists" on the article's one key (go-incr-if-present.lua with a
 // single key), then one upsert on (biz, biz_id) with a unique index, as the Go table has.
 // (The Go repository writes the database first and the cache second; the order changes nothing
 // measured here, and cache-first means the cache is final once MongoDB's total is reached.)
@@ -11,7 +11,7 @@ import type { MongoFigures } from "./harness.js";
 import { MongoCommandCounter, per1k } from "./measure.js";
 import { cacheKeyOf } from "./services.js";
 
-const LUA = readFileSync(new URL("../../src/cache/incr-if-present.lua", import.meta.url), "utf8");
+const LUA = readFileSync(new URL("./go-incr-if-present.lua", import.meta.url), "utf8");
 
 /** The Go table's row as a document: the pipeline's document without its own bookkeeping. */
 export type GoInteractive = Omit<InteractiveDoc, "_id" | "offsets" | "v" | "dead_letters">;

@@ -159,7 +159,7 @@ const DESIGN_NOTES: [DesignName, string][] = [
     "seed",
     "the Go service's handler: a kafkajs consumer with eachMessage (one event at a time per " +
       "partition, all partitions at once, offsets auto-committed every second as sarama does); per " +
-      "event `incr-if-present.lua` on the article's one cache key, then one " +
+      "event `go-incr-if-present.lua` on the article's one cache key, then one " +
       "`updateOne({biz, biz_id}, {$inc: {read_cnt: 1}, $set: {utime}, $setOnInsert: {...}}, {upsert: true})` " +
       "on a collection with a unique index on (biz, biz_id), as the Go table (an upsert that loses " +
       "the insert race for a new article is retried, as MySQL and MongoDB 4.2+ do by themselves); " +

@@ -155,7 +155,7 @@ export async function fillCacheKeys(
   const missing = keys.filter((_, i) => exists[i]?.[1] === 0);
   const fill = redis.pipeline();
   for (const [key] of missing) {
-    fill.hset(key, { read_cnt: 0, like_cnt: 0, collect_cnt: 0 });
+    fill.hset(key, { read_cnt: 0, like_cnt: 0, collect_cnt: 0, v: 0 }); // v: the version before a first write
     fill.expire(key, ttlSeconds);
   }
   await fill.exec();

@@ -1,92 +1,112 @@
 // The Redis cache of interactive counters: hash `interactive:<biz>:<bizId>` with fields
-// read_cnt, like_cnt, collect_cnt, as the Go service. Increments touch only cached keys; the
-// read path fills a missing key from MongoDB with a TTL, so any lag or error ends at the TTL.
+// read_cnt, like_cnt, collect_cnt, as the Go service, and `v`: the version of the MongoDB document
+// whose counters the hash holds. The read path fills a missing key from MongoDB with a TTL;
+// a group's write moves a hash at the version it wrote over to the next version, and drops a
+// hash at an older one. So a hash is never ahead of its document and never holds a write twice
+// (see docs/architecture.md, "The cache").
 import { readFileSync } from "node:fs";
 import { Cluster } from "ioredis";
 import type { RedisClient } from "../redis/connection.js";
 import { bySlot } from "../redis/key-slot.js";
 import type { Counts } from "../store/interactives.js";
 
-const incrIfPresentLua = readFileSync(new URL("./incr-if-present.lua", import.meta.url), "utf8");
+const incrIfCurrentLua = readFileSync(new URL("./incr-if-current.lua", import.meta.url), "utf8");
+const fillIfNewerLua = readFileSync(new URL("./fill-if-newer.lua", import.meta.url), "utf8");
 
 export function cacheKey(biz: string, bizId: bigint | string): string {
   return `interactive:${biz}:${bizId}`;
 }
 
-type WithScript = RedisClient & {
-  incrIfPresent(numKeys: number, ...args: (string | number)[]): Promise<number>;
+/**
+ * One article of a group, as the cache follows it (see incr-if-current.lua). delta > 0: the
+ * group's write took the document from `version` to `version` + 1. delta = 0: no write; the
+ * document is at `version` or later.
+ */
+export interface CacheWrite {
+  key: string;
+  /** The document's version before the write (0 when it had none), or as last read. */
+  version: number;
+  /** Reads the write added; 0 for an article the group found applied already. */
+  delta: number;
+}
+
+/** What a group's cache update did: hashes brought forward, hashes dropped as stale. */
+export interface CacheApplied {
+  incremented: number;
+  dropped: number;
+}
+
+type WithScripts = RedisClient & {
+  incrIfCurrent(...numKeysKeysAndArgs: (string | number)[]): Promise<[number, number]>;
+  fillIfNewer(key: string, ...args: (string | number)[]): Promise<number>;
 };
 
+const scriptArgs = (writes: readonly CacheWrite[]): (string | number)[] => [
+  writes.length,
+  ...writes.map((w) => w.key),
+  "read_cnt",
+  ...writes.flatMap((w) => [w.version, w.delta]),
+];
+
 export class ReadCache {
-  private readonly redis: WithScript;
+  private readonly redis: WithScripts;
 
   constructor(redis: RedisClient) {
-    if (!("incrIfPresent" in redis)) redis.defineCommand("incrIfPresent", { lua: incrIfPresentLua });
-    this.redis = redis as WithScript;
+    if (!("incrIfCurrent" in redis)) redis.defineCommand("incrIfCurrent", { lua: incrIfCurrentLua });
+    if (!("fillIfNewer" in redis))
+      redis.defineCommand("fillIfNewer", { numberOfKeys: 1, lua: fillIfNewerLua });
+    this.redis = redis as WithScripts;
   }
 
   /**
-   * Adds `increments` to read_cnt of the cached keys among them, and deletes `invalidate` (keys
-   * whose cached value may already hold some of the events). One round trip on a single Redis; on
-   * a cluster, one round trip per node, with a script call per hash slot (a call's keys must share
-   * one). Returns how many keys were incremented.
+   * Follows a group's MongoDB writes in the cache (incr-if-current.lua): one round trip on a
+   * single Redis; on a cluster, one per node, with a script call per hash slot (a call's keys
+   * must share one). Running it again changes nothing: the hashes it moved are at the new version.
    */
-  async applyReads(increments: ReadonlyMap<string, number>, invalidate: readonly string[]): Promise<number> {
-    if (this.redis instanceof Cluster) return this.applyReadsBySlot(this.redis, increments, invalidate);
-    const pipeline = this.redis.pipeline();
-    const keys = [...increments.keys()];
-    if (keys.length > 0) {
-      (pipeline as unknown as WithScript).incrIfPresent(
-        keys.length,
-        ...keys,
-        "read_cnt",
-        ...increments.values(),
-      );
-    }
-    if (invalidate.length > 0) pipeline.del(...invalidate);
-    const results = (await pipeline.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
-    return keys.length > 0 ? Number(results[0]?.[1] ?? 0) : 0;
-  }
-
-  private async applyReadsBySlot(
-    cluster: Cluster,
-    increments: ReadonlyMap<string, number>,
-    invalidate: readonly string[],
-  ): Promise<number> {
-    // One pipeline per node: each holds a script call and a DEL per slot of that node's keys.
-    // (Slots not yet known, or moved meanwhile, are redirected by ioredis.)
-    const pipelines = new Map<string, { pipeline: ReturnType<Cluster["pipeline"]>; scripts: number[] }>();
-    const pipelineOf = (slot: number) => {
-      const node = cluster.slots[slot]?.join(",") ?? "";
-      let p = pipelines.get(node);
-      if (p === undefined) {
-        p = { pipeline: cluster.pipeline(), scripts: [] };
-        pipelines.set(node, p);
-      }
-      return p;
+  async applyWrites(writes: readonly CacheWrite[]): Promise<CacheApplied> {
+    const applied: CacheApplied = { incremented: 0, dropped: 0 };
+    if (writes.length === 0) return applied;
+    const add = (result: unknown) => {
+      const [incremented, dropped] = result as [number, number];
+      applied.incremented += Number(incremented);
+      applied.dropped += Number(dropped);
     };
-    for (const [slot, group] of bySlot(increments, ([key]) => key)) {
-      const p = pipelineOf(slot);
-      const keys = group.map(([key]) => key);
-      p.scripts.push(p.pipeline.length);
-      (p.pipeline as unknown as WithScript).incrIfPresent(
-        keys.length,
-        ...keys,
-        "read_cnt",
-        ...group.map(([, n]) => n),
-      );
+    if (!(this.redis instanceof Cluster)) {
+      add(await this.redis.incrIfCurrent(...scriptArgs(writes)));
+      return applied;
     }
-    for (const [slot, keys] of bySlot(invalidate, (key) => key)) pipelineOf(slot).pipeline.del(...keys);
-    let incremented = 0;
+    // One pipeline per node, with a script call per slot of that node's keys. (Slots not yet
+    // known, or moved meanwhile, are redirected by ioredis.)
+    const cluster = this.redis;
+    const pipelines = new Map<string, ReturnType<Cluster["pipeline"]>>();
+    for (const [slot, group] of bySlot(writes, (w) => w.key)) {
+      const node = cluster.slots[slot]?.join(",") ?? "";
+      let pipeline = pipelines.get(node);
+      if (pipeline === undefined) {
+        pipeline = cluster.pipeline();
+        pipelines.set(node, pipeline);
+      }
+      (pipeline as unknown as WithScripts).incrIfCurrent(...scriptArgs(group));
+    }
     await Promise.all(
-      [...pipelines.values()].map(async ({ pipeline, scripts }) => {
-        const results = (await pipeline.exec()) ?? [];
-        for (const [err] of results) if (err) throw err;
-        for (const i of scripts) incremented += Number(results[i]?.[1] ?? 0);
+      [...pipelines.values()].map(async (pipeline) => {
+        for (const [err, result] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          add(result);
+        }
       }),
     );
-    return incremented;
+    return applied;
+  }
+
+  /** Deletes keys whose hashes may no longer hold their document's counters. */
+  async drop(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    if (!(this.redis instanceof Cluster)) {
+      await this.redis.del(...keys);
+      return;
+    }
+    await Promise.all([...bySlot(keys, (k) => k)].map(([, group]) => this.redis.del(...group)));
   }
 
   async get(key: string): Promise<Counts | null> {
@@ -99,11 +119,22 @@ export class ReadCache {
     };
   }
 
-  async fill(key: string, counts: Counts, ttlSeconds: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(key, { read_cnt: counts.readCnt, like_cnt: counts.likeCnt, collect_cnt: counts.collectCnt })
-      .expire(key, ttlSeconds)
-      .exec();
+  /**
+   * Fills a key with the counters of its document at `version`, unless it holds that version or
+   * a later one (fill-if-newer.lua). True when it wrote the key.
+   */
+  async fill(key: string, counts: Counts, version: number, ttlSeconds: number): Promise<boolean> {
+    const written = await this.redis.fillIfNewer(
+      key,
+      version,
+      ttlSeconds,
+      "read_cnt",
+      counts.readCnt,
+      "like_cnt",
+      counts.likeCnt,
+      "collect_cnt",
+      counts.collectCnt,
+    );
+    return written === 1;
   }
 }

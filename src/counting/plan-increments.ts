@@ -71,11 +71,6 @@ export interface ArticlePlan {
   expectedVersion: number | null;
   /** Marks the write sets, per partition key; empty when delta is 0. */
   nextMarks: Map<string, bigint>;
-  /**
-   * Some of the article's events in this group were applied before (a retry, a redelivery or
-   * a re-created job): the cache may already hold them, so it is invalidated, not incremented.
-   */
-  replayed: boolean;
 }
 
 /** Plans the update of each article given the state currently stored. */
@@ -88,12 +83,10 @@ export function planIncrements(events: GroupEvents, stored: ReadonlyMap<string, 
       delta: 0,
       expectedVersion: state?.version ?? null,
       nextMarks: new Map(),
-      replayed: false,
     };
     for (const [key, offsets] of perPartition) {
       const mark = state?.marks.get(key);
       const fresh = mark === undefined ? offsets.length : offsets.filter((o) => o > mark).length;
-      if (fresh < offsets.length) plan.replayed = true;
       if (fresh > 0) {
         plan.delta += fresh;
         plan.nextMarks.set(key, offsets[offsets.length - 1] as bigint);

@@ -1,7 +1,7 @@
 // The import rule: the counts of a MySQL row are ADDED ONCE to its document and recorded there.
 //
 //   updateOne({_id: "<biz>:<biz_id>", imported: null},
-//             {$inc: {read_cnt, like_cnt, collect_cnt},
+//             {$inc: {read_cnt, like_cnt, collect_cnt, v: 1},
 //              $set: {imported: {from: "mysql", id, read_cnt, like_cnt, collect_cnt, at}},
 //              $min: {ctime}, $max: {utime}, $setOnInsert: {biz, biz_id}},
 //             {upsert: true})
@@ -11,9 +11,11 @@
 // - A document that carries `imported` already makes the filter miss, and the upsert then hits
 //   the existing _id: duplicate key (11000), which the importer counts as "already imported".
 //   So a second run, or a run after a crash half-way, adds nothing twice.
-// - The pipeline's own fields (`offsets`, `v`) are left alone: $inc commutes with the pipeline's
-//   compare-and-set $inc, so a worker writing the same document at the same time loses nothing,
-//   and its marks still say which Kafka events it counted.
+// - The pipeline's marks (`offsets`) are left alone, and its version `v` is incremented like the
+//   counters: $inc commutes with the pipeline's compare-and-set $inc (a worker writing the same
+//   document at the same time finds another version, re-reads and writes again), its marks still
+//   say which Kafka events it counted, and a cache hash filled before the import is told apart
+//   from one filled after it.
 // - `_id` is the documents' own scheme (docId), so the pipeline increments imported documents.
 import { type AnyBulkWriteOperation, Long } from "mongodb";
 import { docId, type InteractiveDoc } from "../store/interactives.js";
@@ -52,7 +54,7 @@ export function importOp(row: ImportRow, nowMs: number): AnyBulkWriteOperation<I
     updateOne: {
       filter: { _id: docId(row.biz, row.bizId), imported: null },
       update: {
-        $inc: counts,
+        $inc: { ...counts, v: 1 },
         $set: {
           imported: {
             from: IMPORTED_FROM,

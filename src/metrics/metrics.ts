@@ -163,7 +163,7 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
     }),
     cacheInvalidated: new Counter({
       name: "interactive_cache_invalidations_total",
-      help: "Cached keys deleted because some of their events were replayed",
+      help: "Cached keys deleted because they held an older version of their document than the write (or none)",
       registers: [registry],
     }),
   };

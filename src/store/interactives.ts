@@ -89,6 +89,11 @@ export interface Counts {
   collectCnt: number;
 }
 
+/** Counters with the document's version `v` (0 when it has none): what the cache holds. */
+export interface VersionedCounts extends Counts {
+  version: number;
+}
+
 export function docId(biz: string, bizId: bigint | string): string {
   return `${biz}:${bizId}`;
 }
@@ -122,7 +127,13 @@ export class InteractiveStore {
     /** Told of every command the pipeline's operations send, with the documents it names. */
     private readonly observe: StoreObserver = () => {},
   ) {
-    const options = { writeConcern: WRITE_CONCERN, readConcern: READ_CONCERN };
+    // Reads go to the primary whatever the URL says: marks, versions and the read path's check of
+    // a fill (see dashboard/read-api.ts) must not read a secondary's older copy.
+    const options = {
+      writeConcern: WRITE_CONCERN,
+      readConcern: READ_CONCERN,
+      readPreference: "primary" as const,
+    };
     this.collection = db.collection<InteractiveDoc>(COLLECTION, options);
     this.ledger = db.collection<LedgerDoc>(LEDGER_COLLECTION, options);
   }
@@ -282,8 +293,10 @@ export class InteractiveStore {
   async countDeadLetter(biz: string, aid: bigint, deadLetter: string, nowMs: number): Promise<boolean> {
     const now = Long.fromNumber(nowMs);
     const filter = { _id: docId(biz, aid), dead_letters: { $ne: deadLetter } };
+    // v moves with every change of the counters: a cache hash filled before this write is
+    // then told apart from one filled after it (see cache/read-cache.ts).
     const update = {
-      $inc: { read_cnt: Long.ONE },
+      $inc: { read_cnt: Long.ONE, v: 1 },
       $set: { utime: now },
       $push: { dead_letters: deadLetter },
     };
@@ -312,17 +325,18 @@ export class InteractiveStore {
     }
   }
 
-  /** The counters of one (biz, biz_id), or null when there is no document. */
-  async find(biz: string, bizId: bigint): Promise<Counts | null> {
+  /** The counters of one (biz, biz_id) and the version they are of, or null when there is no document. */
+  async find(biz: string, bizId: bigint): Promise<VersionedCounts | null> {
     const doc = await this.collection.findOne(
       { _id: docId(biz, bizId) },
-      { projection: { read_cnt: 1, like_cnt: 1, collect_cnt: 1 }, promoteLongs: false },
+      { projection: { read_cnt: 1, like_cnt: 1, collect_cnt: 1, v: 1 }, promoteLongs: false },
     );
     if (doc === null) return null;
     return {
       readCnt: toNumber(doc.read_cnt),
       likeCnt: toNumber(doc.like_cnt),
       collectCnt: toNumber(doc.collect_cnt),
+      version: toNumber(doc.v),
     };
   }
 }

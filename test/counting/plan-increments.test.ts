@@ -45,17 +45,15 @@ test("a fresh article adds all its events and sets its marks", () => {
     delta: 2,
     expectedVersion: null,
     nextMarks: new Map([[P0, 105n]]),
-    replayed: false,
   });
 });
 
-test("events at or below the stored mark are skipped; the plan says the article was replayed", () => {
+test("events at or below the stored mark are skipped", () => {
   const stored = new Map<string, StoredState>([["7", { version: 4, marks: new Map([[P0, 103n]]) }]]);
   const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 3, 5, 9] })]), stored);
   assert.equal(plan?.delta, 2);
   assert.equal(plan?.expectedVersion, 4);
   assert.deepEqual(plan?.nextMarks, new Map([[P0, 109n]]));
-  assert.equal(plan?.replayed, true);
 });
 
 test("a fully applied job adds nothing and moves no mark", () => {
@@ -63,14 +61,12 @@ test("a fully applied job adds nothing and moves no mark", () => {
   const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 5] })]), stored);
   assert.equal(plan?.delta, 0);
   assert.equal(plan?.nextMarks.size, 0);
-  assert.equal(plan?.replayed, true);
 });
 
 test("marks of other partitions do not affect this one", () => {
   const stored = new Map<string, StoredState>([["7", { version: 1, marks: new Map([[P1, 1_000n]]) }]]);
   const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0] })]), stored);
   assert.equal(plan?.delta, 1);
-  assert.equal(plan?.replayed, false);
 });
 
 test("a re-created job with a different range adds exactly the events above the mark", () => {

@@ -89,6 +89,7 @@ test("the import operation adds the base once, under the documents' own _id", ()
     read_cnt: Long.fromInt(10),
     like_cnt: Long.fromInt(2),
     collect_cnt: Long.ONE,
+    v: 1,
   });
   assert.deepEqual(update.$set, {
     imported: {

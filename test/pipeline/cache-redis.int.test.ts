@@ -47,7 +47,7 @@ test("a queue Redis that may evict is refused at start, naming the setting", asy
 test("the cache on an evicting Redis: counts exact, the cache follows there, an evicted key is refilled by the read API", async () => {
   const log = createLogger(config, "test");
   // Article 1 is cached on the cache Redis; the queue's Redis holds no cache key for it.
-  await cacheRedis.hset(articleKey(1), { read_cnt: 0, like_cnt: 3, collect_cnt: 0 });
+  await cacheRedis.hset(articleKey(1), { read_cnt: 0, like_cnt: 3, collect_cnt: 0, v: 0 });
   await fx.redis.del(articleKey(1));
   await startPipeline(config, log, stops);
   const dashboard = await startDashboard(config, log);

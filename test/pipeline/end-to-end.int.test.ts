@@ -45,9 +45,10 @@ const stops: (() => Promise<void>)[] = [];
 before(async () => {
   await fx.mongo.connect();
   await createTopic(config, 3);
-  // Article 1 and BIG are cached (the read path filled them), article 2 is not.
-  await fx.redis.hset(articleKey(1), { read_cnt: 1000, like_cnt: 7, collect_cnt: 2 });
-  await fx.redis.hset(articleKey(BIG), { read_cnt: 5, like_cnt: 0, collect_cnt: 0 });
+  // Article 1 and BIG are cached (filled before their documents' first write, at version 0),
+  // article 2 is not.
+  await fx.redis.hset(articleKey(1), { read_cnt: 1000, like_cnt: 7, collect_cnt: 2, v: 0 });
+  await fx.redis.hset(articleKey(BIG), { read_cnt: 5, like_cnt: 0, collect_cnt: 0, v: 0 });
 });
 
 after(async () => {

@@ -28,21 +28,19 @@ test("hash slots agree with the cluster's own CLUSTER KEYSLOT", async () => {
   }
 });
 
-test("the cache on a cluster: one script call per slot increments the cached keys, leaves the rest missing, deletes across slots", async () => {
+test("the cache on a cluster: one script call per slot brings the current keys forward, drops the stale ones, leaves the rest missing", async () => {
   assert.ok(new Set(keys.map(keySlot)).size > 100, "keys spread over many slots and every master");
-  const cached = keys.filter((_, i) => i % 3 === 0);
-  for (const key of cached) await cluster.hset(key, { read_cnt: 10, like_cnt: 0, collect_cnt: 0 });
+  const current = keys.filter((_, i) => i % 3 === 0);
+  for (const key of current) await cluster.hset(key, { read_cnt: 10, like_cnt: 0, collect_cnt: 0, v: 3 });
+  const stale = keys.filter((_, i) => i % 3 === 1).slice(0, 20);
+  for (const key of stale) await cluster.hset(key, { read_cnt: 1, v: 2 });
   const cache = new ReadCache(cluster);
-  const invalidate = keys.filter((_, i) => i % 3 === 1).slice(0, 20);
-  for (const key of invalidate) await cluster.hset(key, { read_cnt: 1 });
-  const increments = new Map<string, number>();
-  for (const [i, key] of keys.entries()) if (!invalidate.includes(key)) increments.set(key, i + 1);
-  const incremented = await cache.applyReads(increments, invalidate);
-  assert.equal(incremented, cached.length, "only the cached keys were incremented");
+  const applied = await cache.applyWrites(keys.map((key, i) => ({ key, version: 3, delta: i + 1 })));
+  assert.deepEqual(applied, { incremented: current.length, dropped: stale.length });
   for (const [i, key] of keys.entries()) {
-    const value = await cluster.hget(key, "read_cnt");
-    if (i % 3 === 0) assert.equal(value, String(10 + i + 1), key);
-    else assert.equal(value, null, `${key} stays missing (or was deleted)`);
+    const value = await cluster.hmget(key, "read_cnt", "v");
+    if (i % 3 === 0) assert.deepEqual(value, [String(10 + i + 1), "4"], key);
+    else assert.deepEqual(value, [null, null], `${key} stays missing (or was dropped)`);
   }
 });
 

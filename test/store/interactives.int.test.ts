@@ -28,7 +28,7 @@ test("writes wait for a journaled majority and marks are read at majority, whate
   commands.length = 0;
   await store.applyPlans(
     "article",
-    [{ aid: "1", delta: 1, expectedVersion: null, nextMarks: new Map([["t:0", 5n]]), replayed: false }],
+    [{ aid: "1", delta: 1, expectedVersion: null, nextMarks: new Map([["t:0", 5n]]) }],
     Date.now(),
   );
   await store.readState("article", ["1"]);

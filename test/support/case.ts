@@ -1,12 +1,14 @@
 // One scenario of the real pipeline, for the tests that run its processes and break things: its
 // own topic, group, queues and database, its ingestor and worker processes, the reads it produced
-// and their expected per-article totals, and an exact check of MongoDB against them.
+// and their expected per-article totals, and an exact check of MongoDB against them, and of the
+// cache keys that exist against MongoDB.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { Queue } from "bullmq";
 import type { Config } from "../../src/config.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
+import { articleKey, cacheMismatches, fillAbsent } from "./cache.js";
 import { testConfig } from "./env.js";
 import {
   type Child,
@@ -59,9 +61,14 @@ export class Case {
     this.fx = new Fixture(this.config);
   }
 
+  /** The articles whose cache keys the case fills before it starts: every other one. */
+  readonly cachedArticles: string[] = [];
+
   async open(): Promise<void> {
     await this.fx.mongo.connect();
     await createTopic(this.config, PARTITIONS);
+    for (let i = 0; i < ARTICLES; i += 2) this.cachedArticles.push(String(this.aidBase + i));
+    for (const aid of this.cachedArticles) await fillAbsent(this.fx.redis, aid);
   }
 
   start(kind: "ingestor" | "worker", extra: Record<string, string> = {}): Child {
@@ -167,7 +174,12 @@ export class Case {
       if (got !== want)
         off.push(`article ${aid}: ${got} counted, ${want} read (${got > want ? "+" : ""}${got - want})`);
     }
-    if (off.length === 0) return;
+    if (off.length === 0) {
+      // The cache keys that exist hold exactly their documents (a key may be gone: Redis lost it).
+      const aids = new Set([...this.cachedArticles, ...actual.keys()]);
+      assert.deepEqual(await cacheMismatches(this.fx.redis, this.fx.db, aids), [], `${this.name}: cache`);
+      return;
+    }
     // Tells a duplicate in Kafka (a producer's retry) from one of the pipeline's.
     const inKafka = await messagesInTopic(this.config).catch((err: unknown) => String(err));
     const logs = this.children.map((c) => c.output().split("\n").slice(-15).join("\n")).join("\n---\n");
@@ -183,6 +195,7 @@ export class Case {
     for (const c of this.children)
       if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
     await Promise.all(this.children.map((c) => c.exited));
+    for (const aid of this.cachedArticles) await this.fx.redis.del(articleKey(aid));
     await this.fx.close();
   }
 }

@@ -1,6 +1,6 @@
 // Applying groups against the real MongoDB-compatible server and Redis: the same job applied by
-// two workers at once (a stalled job picked up again) counts once; the cache is incremented for
-// fresh events and invalidated for replays.
+// two workers at once (a stalled job picked up again) counts once; the cache follows each write
+// exactly, by the documents' versions.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UnrecoverableError } from "bullmq";
@@ -40,7 +40,7 @@ before(async () => {
 after(async () => {
   await mongo.db(config.MONGO_DB).dropDatabase();
   await mongo.close();
-  await redis.del(articleKey(5000), articleKey(5001));
+  await redis.del(articleKey(5000), articleKey(5001), articleKey(5002));
   redis.disconnect();
 });
 
@@ -57,23 +57,83 @@ test("the same jobs applied concurrently by several workers count exactly once",
   for (let a = 0; a < 60; a++) assert.equal(await readCnt(1000n + BigInt(a)), 10);
 });
 
-test("fresh events increment cached keys only; replays delete them", async () => {
-  const cached = 5000n;
-  const missing = 5001n;
-  await redis.hset(articleKey(cached), { read_cnt: 40, like_cnt: 1, collect_cnt: 0 });
-  const first = job(3, 10n, [cached, missing, cached]);
+test("a group brings each cached key at its write's starting version forward, drops stale ones, leaves missing ones missing; a replay leaves them", async () => {
+  const [current, missing, stale] = [5000n, 5001n, 5002n];
+  await redis.hset(articleKey(current), { read_cnt: 40, like_cnt: 1, collect_cnt: 0, v: 0 });
+  await redis.hset(articleKey(stale), { read_cnt: 9, like_cnt: 0, collect_cnt: 0 }); // no version
+  const first = job(3, 10n, [current, missing, current, stale]);
   const { outcome } = await applyReadGroup({ store, cache }, [first]);
-  assert.deepEqual([outcome.added, outcome.cacheIncremented, outcome.cacheInvalidated], [3, 1, 0]);
-  assert.equal(await redis.hget(articleKey(cached), "read_cnt"), "42");
+  assert.deepEqual([outcome.added, outcome.cacheIncremented, outcome.cacheInvalidated], [4, 1, 1]);
+  assert.deepEqual(await redis.hmget(articleKey(current), "read_cnt", "v"), ["42", "1"]);
   assert.equal(await redis.exists(articleKey(missing)), 0);
+  assert.equal(await redis.exists(articleKey(stale)), 0);
 
-  // The same range again (a retry): nothing is added and the cached key is dropped, so the
-  // read path refills it from MongoDB.
+  // The same range again (a retry): nothing is written, so the cache is left as it is: exact.
   const { outcome: again } = await applyReadGroup({ store, cache }, [first]);
-  assert.deepEqual([again.added, again.cacheInvalidated], [0, 2]);
-  assert.equal(await redis.exists(articleKey(cached)), 0);
-  assert.equal(await readCnt(cached), 2);
-  assert.equal(await readCnt(missing), 1);
+  assert.deepEqual([again.added, again.cacheIncremented, again.cacheInvalidated], [0, 0, 0]);
+  assert.deepEqual(await redis.hmget(articleKey(current), "read_cnt", "v"), ["42", "1"]);
+  assert.equal(await readCnt(current), 2);
+});
+
+test("a worker paused between its MongoDB write and its cache update adds nothing to a key refilled meanwhile", async () => {
+  const aid = 5100n;
+  const key = articleKey(aid);
+  const read = () => store.find("article", aid);
+  const fill = async () => {
+    const found = await read();
+    assert.ok(found);
+    await redis.del(key); // whatever the key held, the read path refills it
+    assert.ok(await cache.fill(key, found, found.version, 600));
+  };
+  // A: writes MongoDB, then pauses before its cache update.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let paused = () => {};
+  const reached = new Promise<void>((resolve) => {
+    paused = resolve;
+  });
+  const slowCache = Object.create(cache) as ReadCache;
+  slowCache.applyWrites = async (writes) => {
+    paused();
+    await released;
+    return cache.applyWrites(writes);
+  };
+  await redis.hset(key, { read_cnt: 0, like_cnt: 0, collect_cnt: 0, v: 0 });
+  const j = job(4, 0n, [aid, aid, aid]);
+  const a = applyReadGroup({ store, cache: slowCache }, [j]);
+  await reached;
+  // B re-runs the job (A's lock expired): a replay, nothing written. The read path refills the key.
+  assert.equal((await applyReadGroup({ store, cache }, [j])).outcome.added, 0);
+  await fill();
+  assert.deepEqual(await redis.hmget(key, "read_cnt", "v"), ["3", "1"]);
+  // A wakes up and updates the cache for its write, which the key already holds.
+  release();
+  await a;
+  assert.deepEqual(await redis.hmget(key, "read_cnt", "v"), ["3", "1"], "not 6");
+  // The next write brings the key forward from there.
+  await applyReadGroup({ store, cache }, [job(4, 3n, [aid])]);
+  assert.deepEqual(await redis.hmget(key, "read_cnt", "v"), ["4", "2"]);
+  await redis.del(key);
+});
+
+test("a worker that dies between its MongoDB write and its cache update leaves a key behind that the retry drops", async () => {
+  const aid = 5200n;
+  const key = articleKey(aid);
+  await redis.hset(key, { read_cnt: 0, like_cnt: 0, collect_cnt: 0, v: 0 });
+  const dying = Object.create(cache) as ReadCache;
+  dying.applyWrites = async () => {
+    throw new Error("worker died");
+  };
+  const j = job(5, 0n, [aid, aid]);
+  await assert.rejects(applyReadGroup({ store, cache: dying }, [j]), /worker died/);
+  assert.equal(await readCnt(aid), 2);
+  assert.deepEqual(await redis.hmget(key, "read_cnt", "v"), ["0", "0"], "behind, at the version it holds");
+  // The retry (another worker, nothing remembered) finds the job applied and the key behind.
+  const { outcome } = await applyReadGroup({ store, cache, states: new ArticleStateCache(10) }, [j]);
+  assert.deepEqual([outcome.added, outcome.cacheInvalidated], [0, 1]);
+  assert.equal(await redis.exists(key), 0);
 });
 
 function timedJob(partition: number, first: bigint, aids: bigint[], sentAt: number): ReadJobData {
