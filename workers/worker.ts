@@ -3,7 +3,7 @@
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
-import { allAnswer, startProbeServer } from "../src/http/probe-server.js";
+import { startProbeServer } from "../src/http/probe-server.js";
 import type { Logger } from "../src/logger.js";
 import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metrics.js";
 import { openQueues } from "../src/queue/queues.js";
@@ -64,11 +64,11 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     port: config.WORKER_HTTP_PORT,
     log,
     registry,
-    ready: allAnswer({
+    dependencies: {
       redis: () => queueRedis.ping(),
       cacheRedis: () => cacheRedis.ping(),
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
-    }),
+    },
   });
   log.info(
     {

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
-import { allAnswer, startProbeServer } from "../http/probe-server.js";
+import { startProbeServer } from "../http/probe-server.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
 import { openQueues } from "../queue/queues.js";
@@ -63,11 +63,11 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     port: config.DASHBOARD_PORT,
     log,
     registry,
-    ready: allAnswer({
+    dependencies: {
       redis: () => redis.ping(),
       cacheRedis: () => cacheRedis.ping(),
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
-    }),
+    },
     setup: async (app) => {
       const auth = installAuth(app, credentials);
       refuseDataEdits(app);

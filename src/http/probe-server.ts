@@ -1,32 +1,35 @@
 // The small HTTP server every process runs: GET /healthz (the process is alive), GET /readyz
-// (its dependencies answer), GET /metrics (Prometheus text format). The dashboard adds its
-// own routes to the same server.
+// (its dependencies answer, as the process's DependencyWatch last saw them), GET /metrics
+// (Prometheus text format). The dashboard adds its own routes to the same server.
 import Fastify, { type FastifyInstance } from "fastify";
 import { Gauge, type Registry } from "prom-client";
 import type { Logger } from "../logger.js";
+import { type Check, DependencyWatch } from "./dependency-watch.js";
 
 export interface ProbeServerOptions {
   host: string;
   port: number;
   log: Logger;
   registry: Registry;
-  /** Throws (or rejects) when a dependency does not answer; the message is shown. */
-  ready: () => Promise<void>;
+  /** The services the process needs, each with its check (see DependencyWatch). */
+  dependencies: Readonly<Record<string, Check>>;
   /** Runs before the probe routes are added (auth hooks, extra routes). */
   setup?: (app: FastifyInstance) => Promise<void>;
 }
 
 export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  const watch = new DependencyWatch(o.dependencies, o.log, o.registry);
+  app.addHook("onClose", async () => watch.stop());
   // Readiness as a metric too, so that an alert can see a process that answers scrapes but whose
   // dependencies do not (an ingestor out of its consumer group, Redis or MongoDB away).
   new Gauge({
     name: "interactive_ready",
-    help: "1 when every dependency of this process answers (what GET /readyz checks), else 0",
+    help: "1 when every dependency of this process answers (what GET /readyz says), else 0",
     registers: [o.registry],
     async collect() {
       try {
-        await o.ready();
+        await watch.ready();
         this.set(1);
       } catch {
         this.set(0);
@@ -37,7 +40,7 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyIn
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
     try {
-      await o.ready();
+      await watch.ready();
       return { status: "ready" };
     } catch (err) {
       return reply
@@ -56,22 +59,4 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyIn
     "http server listening",
   );
   return app;
-}
-
-/** A readiness check: every named dependency answers, each within 2 s. */
-export function allAnswer(checks: Record<string, () => Promise<unknown>>): () => Promise<void> {
-  return async () => {
-    for (const [name, check] of Object.entries(checks)) await within(2000, name, check());
-  };
-}
-
-/** Rejects after `ms` unless the promise settles first, so a hung dependency reads as not ready. */
-export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

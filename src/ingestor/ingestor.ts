@@ -3,7 +3,7 @@
 import { QueueEvents } from "bullmq";
 import type { Admin } from "kafkajs";
 import type { Config } from "../config.js";
-import { allAnswer, startProbeServer } from "../http/probe-server.js";
+import { startProbeServer } from "../http/probe-server.js";
 import { kafkaClient } from "../kafka/client.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import { useIdleFetchWait } from "../kafka/idle-fetch-wait.js";
@@ -148,13 +148,13 @@ export async function startIngestor(
     port: config.INGESTOR_HTTP_PORT,
     log,
     registry,
-    ready: allAnswer({
+    dependencies: {
       consumer: async () => {
         if (consumerProblem !== undefined) throw new Error(consumerProblem);
       },
       redis: () => redis.ping(),
       kafka: () => admin.describeCluster(),
-    }),
+    },
   });
   await ensureTopic(admin, config.KAFKA_TOPIC, config.KAFKA_TOPIC_PARTITIONS, log);
   await consumer.connect();

@@ -131,7 +131,12 @@ test("a real Prometheus fires InteractivePartitionHeldBack for partitions whose 
   assert.equal(firing.labels.job, "interactive-ingestor");
   assert.equal(firing.labels.severity, "critical");
   const names = new Set((await alerts()).map((a) => a.labels.alertname));
-  for (const quiet of ["InteractiveProcessDown", "InteractiveNoProcessUp", "InteractiveProcessNotReady"]) {
+  for (const quiet of [
+    "InteractiveProcessDown",
+    "InteractiveNoProcessUp",
+    "InteractiveProcessNotReady",
+    "InteractiveDependencyNotAnswering",
+  ]) {
     assert.ok(!names.has(quiet), `${quiet} stays quiet while every process answers`);
   }
 });
