@@ -24,6 +24,8 @@ import {
   type PartitionPosition,
   planPosition,
   RECREATED_HINT,
+  type SkipCause,
+  type Skipped,
 } from "./plan-position.js";
 import { splitRange } from "./split-range.js";
 
@@ -90,8 +92,8 @@ interface Watch {
 export interface ForwarderEvents {
   consumed(valid: number, invalid: number): void;
   committed(topic: string, partition: number, offset: bigint): void;
-  /** Messages removed from Kafka (retention) before this group read them: lost to it. */
-  skipped(topic: string, partition: number, count: bigint): void;
+  /** Messages this group will never read, and why (see SkipCause). */
+  skipped(topic: string, partition: number, count: bigint, cause: SkipCause): void;
 }
 
 type ForwarderConfig = Pick<
@@ -285,22 +287,32 @@ export class Forwarder {
       return undefined;
     }
     const next = expected.last === undefined ? expected.at : expected.at + 1n;
-    if (firstOffset > next) this.lost(topic, partition, next, firstOffset - next);
+    if (firstOffset > next)
+      this.lost(topic, partition, { from: next, count: firstOffset - next, cause: "retention" });
     return messages;
   }
 
-  /** Messages removed from the log (retention) before this group read them. */
-  private lost(topic: string, partition: number, from: bigint, count: bigint): void {
-    this.events?.skipped(topic, partition, count);
-    this.log.error(
-      {
-        partition,
-        from: from.toString(),
-        to: (from + count - 1n).toString(),
-        lost: count.toString(),
-      },
-      "messages were removed from Kafka before they were read (retention shorter than a hold-back?); they are lost",
-    );
+  /** Messages of the partition this group will never read (see SkipCause): counted and logged. */
+  private lost(topic: string, partition: number, { from, count, cause }: Skipped): void {
+    this.events?.skipped(topic, partition, count, cause);
+    const range = {
+      partition,
+      from: from.toString(),
+      to: (from + count - 1n).toString(),
+      lost: count.toString(),
+    };
+    if (cause === "retention") {
+      this.log.error(
+        range,
+        "messages were removed from Kafka before they were read (retention shorter than a hold-back?); they are lost",
+      );
+    } else {
+      this.log.warn(
+        range,
+        "no position for this partition (a new partition, or the group's offsets expired) and " +
+          "KAFKA_FROM_BEGINNING=false: reading from the log's end; the messages before it are not counted",
+      );
+    }
   }
 
   /**
@@ -334,7 +346,7 @@ export class Forwarder {
         if (plan.reason !== undefined) {
           this.log.warn({ partition, committed: position.committed, at: plan.at.toString() }, plan.reason);
         }
-        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost.from, plan.lost.count);
+        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost);
         this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
         this.bestEffort(() => this.consumer.seek({ topic, partition, offset: plan.at.toString() }));
         if (!this.watches.has(k) && !this.blocked.has(k)) {

@@ -108,8 +108,8 @@ export async function startIngestor(
     committed(_topic, partition) {
       metrics.committed.inc({ partition: String(partition) });
     },
-    skipped(_topic, partition, count) {
-      metrics.skipped.inc({ partition: String(partition) }, Number(count));
+    skipped(_topic, partition, count, cause) {
+      metrics.skipped.inc({ partition: String(partition), cause }, Number(count));
     },
   });
   // Fetches wait KAFKA_IDLE_WAIT_MS while no paused partition of this forwarder is expected back.

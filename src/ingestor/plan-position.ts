@@ -36,6 +36,18 @@ export interface PartitionPosition {
   high: bigint;
 }
 
+/**
+ * Why messages of a partition are never read: removed by retention before this group read them,
+ * or left behind by starting a partition with no position at its end (KAFKA_FROM_BEGINNING=false).
+ */
+export type SkipCause = "retention" | "start-at-end";
+
+export interface Skipped {
+  from: bigint;
+  count: bigint;
+  cause: SkipCause;
+}
+
 export interface PositionPlan {
   /** Hold the partition back (the log is not the one the position came from), or read it. */
   kind: "read" | "hold";
@@ -43,8 +55,8 @@ export interface PositionPlan {
   at: bigint;
   /** The last message applied: the first batch must start with it (same timestamp); skipped. */
   last?: LastApplied;
-  /** Messages removed by retention between the position and the log's start: never read. */
-  lost?: { from: bigint; count: bigint };
+  /** Messages that will never be read: why, where and how many. */
+  lost?: Skipped;
   /** Why the partition is held back, or what the operator should know about the position. */
   reason?: string;
 }
@@ -64,7 +76,11 @@ export function planPosition(
   position: PartitionPosition,
 ): PositionPlan {
   const { committed, low, high } = position;
-  if (committed === undefined) return { kind: "read", at: fromBeginning ? low : high };
+  if (committed === undefined) {
+    // No position: a new group, a partition added to the topic, or the group's offsets expired.
+    if (fromBeginning || high === low) return { kind: "read", at: low };
+    return { kind: "read", at: high, lost: { from: low, count: high - low, cause: "start-at-end" } };
+  }
   const offset = BigInt(committed.offset);
   if (offset < 0n) {
     return {
@@ -101,7 +117,7 @@ export function planPosition(
   if (offset < low) {
     // Retention removed messages this group never read (it was stopped or held back longer
     // than the topic keeps them). They are lost to it; say how many.
-    return { kind: "read", at: low, lost: { from: offset, count: low - offset } };
+    return { kind: "read", at: low, lost: { from: offset, count: low - offset, cause: "retention" } };
   }
   if (last !== undefined && last.offset < low) {
     // The last applied message itself is gone, nothing after it: nothing left to check.

@@ -38,7 +38,7 @@ export function queueGauges(registry: Registry, queues: Queue[]): void {
 export interface IngestorMetrics {
   consumed: Counter<"result">;
   committed: Counter<"partition">;
-  skipped: Counter<"partition">;
+  skipped: Counter<"partition" | "cause">;
 }
 
 /** The ingestor's gauges, read from their sources when scraped. */
@@ -94,8 +94,10 @@ export function ingestorMetrics(registry: Registry): IngestorMetrics {
     }),
     skipped: new Counter({
       name: "interactive_messages_skipped_total",
-      help: "Messages removed from Kafka (retention) before this group read them, by partition",
-      labelNames: ["partition"],
+      help:
+        "Messages this group will never read, by partition and cause: retention (removed before " +
+        "they were read) or start-at-end (a partition without a position, KAFKA_FROM_BEGINNING=false)",
+      labelNames: ["partition", "cause"],
       registers: [registry],
     }),
   };

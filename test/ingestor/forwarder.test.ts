@@ -110,6 +110,8 @@ interface SetupOptions {
   assign?: boolean;
   /** How often a held-back partition is checked again and logged (default 60 s). */
   repeatLogMs?: number;
+  /** KAFKA_FROM_BEGINNING (default true). */
+  fromBeginning?: boolean;
 }
 
 async function setup(options: SetupOptions = {}) {
@@ -123,7 +125,7 @@ async function setup(options: SetupOptions = {}) {
       JOB_MAX_EVENTS: options.jobMaxEvents ?? 100,
       MAX_MESSAGE_BYTES: 65536,
       KAFKA_TOPIC_INCARNATION: options.incarnation ?? "",
-      KAFKA_FROM_BEGINNING: true,
+      KAFKA_FROM_BEGINNING: options.fromBeginning ?? true,
     },
     sink,
     consumer,
@@ -135,7 +137,7 @@ async function setup(options: SetupOptions = {}) {
     {
       consumed: () => {},
       committed: () => {},
-      skipped: (_t, p, n) => skipped.push(`${p}:${n}`),
+      skipped: (_t, p, n, cause) => skipped.push(`${p}:${n}${cause === "retention" ? "" : ` ${cause}`}`),
     },
     { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: options.repeatLogMs ?? 60_000, vanishedLimit: 3 },
   );
@@ -511,6 +513,20 @@ test("messages removed by retention before they were read are counted as skipped
   await forwarder.handleBatch(batch(0, 20, 5), control);
   assert.deepEqual(skipped, ["0:15"]);
   assert.equal(sink.jobs.size, 2, "reads on from what is there");
+});
+
+test("a partition without a position, read from its end (KAFKA_FROM_BEGINNING=false), counts what it leaves behind as skipped", async () => {
+  const { consumer, skipped } = await setup({
+    fromBeginning: false,
+    logRange: new Map([
+      [0, { low: 0n, high: 0n }],
+      [1, { low: 10n, high: 40n }],
+      [2, { low: 7n, high: 7n }],
+      [3, { low: 0n, high: 0n }],
+    ]),
+  });
+  assert.deepEqual(skipped, ["1:30 start-at-end"], "only the partition with messages before its end");
+  assert.ok(!consumer.isPaused(1));
 });
 
 test("an assignment pauses a partition whose job is open too (kafkajs restarted unpaused), until the job completes", async () => {

@@ -13,9 +13,15 @@ const plan = (committed: { offset: string; metadata: string | null } | undefined
 
 test("no position committed (a new group): the log's start, or its end, as KAFKA_FROM_BEGINNING says", () => {
   assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n });
+  // From the end: what is in the log is never read, and is counted as skipped.
   assert.deepEqual(planPosition(life, false, { committed: undefined, low: 5n, high: 90n }), {
     kind: "read",
     at: 90n,
+    lost: { from: 5n, count: 85n, cause: "start-at-end" },
+  });
+  assert.deepEqual(planPosition(life, false, { committed: undefined, low: 5n, high: 5n }), {
+    kind: "read",
+    at: 5n,
   });
 });
 
@@ -56,7 +62,11 @@ test("a log that ends before the position was not the one read: held back, with 
 });
 
 test("retention removed unread messages: read from the log's start, counting those lost", () => {
-  assert.deepEqual(plan(applied(41n), 50n), { kind: "read", at: 50n, lost: { from: 42n, count: 8n } });
+  assert.deepEqual(plan(applied(41n), 50n), {
+    kind: "read",
+    at: 50n,
+    lost: { from: 42n, count: 8n, cause: "retention" },
+  });
   // Only the last applied message itself is gone: nothing lost, nothing left to check.
   assert.deepEqual(plan(applied(41n), 42n), { kind: "read", at: 42n });
 });
