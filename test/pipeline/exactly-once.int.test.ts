@@ -62,9 +62,11 @@ test("retrying a completed job by hand counts nothing twice, in MongoDB or the c
       // The read path fills its key: the document's counters at its version.
       const found = await new InteractiveStore(c.fx.db).find("article", BigInt(aid));
       assert.ok(found);
-      assert.ok(await new ReadCache(c.fx.redis).fill(articleKey(aid), found, found.version, 600));
-      c.cachedArticles.push(aid);
+      // (It may hold that version already: the case filled every other article's key.)
+      await new ReadCache(c.fx.redis).fill(articleKey(aid), found, found.version, 600);
+      if (!c.cachedArticles.includes(aid)) c.cachedArticles.push(aid);
       const cached = await c.fx.redis.hgetall(articleKey(aid));
+      assert.deepEqual([cached.read_cnt, cached.v], [String(found.readCnt), String(found.version)]);
       const before = await c.fx.readCounts();
       await job.retry("completed");
       await until("the retried job completes", async () =>
