@@ -9,9 +9,11 @@ import type { Logger } from "../logger.js";
 export interface WatchTiming {
   intervalMs: number;
   timeoutMs: number;
+  /** After the start, how long a dependency that has not answered yet is not logged as down. */
+  startupGraceMs: number;
 }
 
-const DEFAULT_TIMING: WatchTiming = { intervalMs: 2000, timeoutMs: 2000 };
+const DEFAULT_TIMING: WatchTiming = { intervalMs: 2000, timeoutMs: 2000, startupGraceMs: 30_000 };
 
 /** A dependency's check: resolves when it answers, rejects (or never settles) when it does not. */
 export type Check = () => Promise<unknown>;
@@ -23,11 +25,14 @@ interface State {
   since: number;
   /** When the check still waiting for its answer was sent. */
   askedAt: number | undefined;
+  /** "dependency not answering" was logged and "answers again" was not yet. */
+  reported: boolean;
 }
 
 export class DependencyWatch {
   private readonly states = new Map<string, State>();
   private readonly timer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly checks: Readonly<Record<string, Check>>,
@@ -39,8 +44,9 @@ export class DependencyWatch {
       this.states.set(name, {
         up: undefined,
         reason: "not checked yet",
-        since: Date.now(),
+        since: this.startedAt,
         askedAt: undefined,
+        reported: false,
       });
     }
     const states = this.states;
@@ -109,17 +115,19 @@ export class DependencyWatch {
   private mark(name: string, up: boolean, reason: string): void {
     const s = this.states.get(name);
     if (s === undefined) return;
-    const was = s.up;
-    if (was === up) {
-      if (!up) s.reason = reason;
-      return;
-    }
     const now = Date.now();
-    if (up && was === false)
-      this.log.info({ dependency: name, downMs: now - s.since }, "dependency answers again");
-    if (!up) this.log.error({ dependency: name, reason }, "dependency not answering");
-    s.up = up;
+    const since = s.since;
+    if (s.up !== up) s.since = now;
     s.reason = reason;
-    s.since = now;
+    if (up) {
+      if (s.reported) this.log.info({ dependency: name, downMs: now - since }, "dependency answers again");
+      s.reported = false;
+    } else if (!s.reported && (s.up === true || now - this.startedAt >= this.timing.startupGraceMs)) {
+      // Logged once: when a dependency that answered stops, or one never answered since the start
+      // (a consumer group being joined, a service still starting) after the grace period.
+      this.log.error({ dependency: name, reason }, "dependency not answering");
+      s.reported = true;
+    }
+    s.up = up;
   }
 }

@@ -7,8 +7,10 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { DependencyWatch } from "../../src/http/dependency-watch.js";
 
-function logged(): { log: pino.Logger; lines: { msg: string; dependency?: string }[] } {
-  const lines: { msg: string; dependency?: string }[] = [];
+type Line = { msg: string; dependency?: string; downMs?: number };
+
+function logged(): { log: pino.Logger; lines: Line[] } {
+  const lines: Line[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
   return { log, lines };
 }
@@ -37,7 +39,7 @@ test("a hung dependency is reported within the timeout, once in the log, and cle
     },
     log,
     registry,
-    { intervalMs: 20, timeoutMs: 100 },
+    { intervalMs: 20, timeoutMs: 100, startupGraceMs: 0 },
   );
   try {
     await sleep(50);
@@ -60,6 +62,8 @@ test("a hung dependency is reported within the timeout, once in the log, and cle
     release();
     await sleep(50);
     await watch.ready();
+    const downMs = lines[1]?.downMs ?? 0;
+    assert.ok(downMs >= 200, `down for ${downMs} ms`);
     assert.deepEqual(
       lines.map((l) => [l.msg, l.dependency]),
       [
@@ -72,8 +76,8 @@ test("a hung dependency is reported within the timeout, once in the log, and cle
   }
 });
 
-test("a refusing dependency is reported with its error; none is ready before its first answer", async () => {
-  const { log } = logged();
+test("a refusing dependency is reported with its error; none is ready before its first answer; the start is not logged as an outage", async () => {
+  const { log, lines } = logged();
   const watch = new DependencyWatch(
     {
       refusing: async () => {
@@ -83,7 +87,7 @@ test("a refusing dependency is reported with its error; none is ready before its
     },
     log,
     new Registry(),
-    { intervalMs: 20, timeoutMs: 1000 },
+    { intervalMs: 20, timeoutMs: 1000, startupGraceMs: 60_000 },
   );
   try {
     await assert.rejects(watch.ready(), /slow: not checked yet/);
