@@ -45,8 +45,11 @@ export function cacheConnection(
   const url = config.CACHE_REDIS_URL ?? config.REDIS_URL;
   const cluster =
     config.CACHE_REDIS_CLUSTER ?? (config.CACHE_REDIS_URL === undefined && config.REDIS_CLUSTER);
-  return connect(url, cluster, COMMAND);
+  // Named, so that CLIENT LIST shows which connections are the cache's.
+  return connect(url, cluster, { ...COMMAND, connectionName: CACHE_CONNECTION_NAME });
 }
+
+export const CACHE_CONNECTION_NAME = "interactive-cache";
 
 /** The masters of a cluster, or the one Redis: where per-server questions (INFO) must go. */
 export function servers(client: RedisClient): Redis[] {

@@ -4,6 +4,7 @@
 // cache keys that exist against MongoDB.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Queue } from "bullmq";
 import type { Config } from "../../src/config.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
@@ -34,6 +35,38 @@ export async function services(action: "up" | "down", which: string): Promise<vo
   const proc = spawn("bash", [`scripts/services/${action}.sh`, which], { cwd: ROOT, stdio: "ignore" });
   const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
   assert.equal(code, 0, `services ${action} ${which}`);
+}
+
+/** Writes the recovery times measured so far to test-artifacts/fault-recovery.json, and prints them. */
+export function writeRecoveries(): void {
+  const file = `${ROOT}test-artifacts/fault-recovery.json`;
+  let previous: Record<string, number> = {};
+  try {
+    previous = JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
+  } catch {
+    previous = {};
+  }
+  writeFileSync(file, `${JSON.stringify({ ...previous, ...recoveries }, null, 2)}\n`);
+  for (const [name, ms] of Object.entries(recoveries)) process.stdout.write(`# recovery ${name}: ${ms} ms\n`);
+}
+
+/** The pid of a local service that scripts/services started (redis, mongo, kafka, ...). */
+export function servicePid(name: string): number {
+  return Number(readFileSync(`${ROOT}.local/run/${name}.pid`, "utf8"));
+}
+
+/**
+ * Pauses a local service for `ms` (SIGSTOP: it keeps its sockets and accepts connections, but
+ * answers nothing), then resumes it.
+ */
+export async function pauseService(name: string, ms: number): Promise<void> {
+  const pid = servicePid(name);
+  process.kill(pid, "SIGSTOP");
+  try {
+    await sleep(ms);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
 }
 
 /** One case: its own topic, group, queues and database, its processes, its expected counts. */
@@ -88,6 +121,16 @@ export class Case {
     await child.exited;
   }
 
+  /** Pauses a process (SIGSTOP: a long GC, a frozen VM) for `ms`, then resumes it. */
+  async pause(child: Child, ms: number): Promise<void> {
+    child.proc.kill("SIGSTOP");
+    try {
+      await sleep(ms);
+    } finally {
+      child.proc.kill("SIGCONT");
+    }
+  }
+
   async stop(child: Child): Promise<void> {
     child.proc.kill("SIGTERM");
     await child.exited;
@@ -121,6 +164,21 @@ export class Case {
       connection: this.fx.redis,
       prefix: this.config.QUEUE_PREFIX,
     });
+  }
+
+  /** Resolves once workers hold at least `atLeast` jobs (active): the moment to kill or pause one. */
+  async jobsActive(atLeast = 1): Promise<void> {
+    const work = this.queue();
+    try {
+      await until(
+        `workers hold ${atLeast} jobs`,
+        async () => ((await work.getActiveCount()) >= atLeast ? true : undefined),
+        60_000,
+        10,
+      );
+    } finally {
+      await work.close();
+    }
   }
 
   /** Waits until every partition has a job waiting (no worker takes them). */
