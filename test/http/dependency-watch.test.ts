@@ -96,6 +96,7 @@ test("a refusing dependency is reported with its error; none is ready before its
       watch.ready(),
       /^Error: refusing: connect ECONNREFUSED 127\.0\.0\.1:6379 \(for \d+ s\)$/,
     );
+    assert.deepEqual(lines, [], "within the start's grace period nothing is logged");
   } finally {
     watch.stop();
   }
