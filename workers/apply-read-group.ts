@@ -155,7 +155,11 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       }
       const marks = new Map(before?.marks ?? []);
       for (const [key, mark] of plan.nextMarks) marks.set(key, mark);
-      known.set(plan.aid, { version: (plan.expectedVersion ?? 0) + 1, marks });
+      known.set(plan.aid, {
+        version: (plan.expectedVersion ?? 0) + 1,
+        marks,
+        ...(before?.deadLetters ? { deadLetters: before.deadLetters } : {}),
+      });
     }
     // A conflict means another writer changed the document since we read it: re-read, re-plan.
     todo = [...result.conflicts];

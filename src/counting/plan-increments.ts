@@ -61,6 +61,26 @@ export interface StoredState {
   version: number | null;
   /** Partition key -> highest applied offset. */
   marks: ReadonlyMap<string, bigint>;
+  /**
+   * Messages counted as dead letters (valid after a retry), as messageOffsetKey: counted out of
+   * offset order, so the marks do not cover them, and never counted again as events.
+   */
+  deadLetters?: ReadonlySet<string>;
+}
+
+/** One message of a partition, as a counted dead letter and an event are matched. */
+export function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string): string {
+  return `${partitionKeyOfMessage}@${offset}`;
+}
+
+/**
+ * The message a dead letter id names (`<topic life>-p<partition>-o<offset>[-t<timestamp>]`, see
+ * queue/message-id.ts) as messageOffsetKey, or undefined for an id of another form.
+ */
+export function deadLetterOffsetKey(id: string): string | undefined {
+  const m = /^(.+)-p(\d+)-o(\d+)(?:-t-?\d+)?$/.exec(id);
+  if (m === null) return undefined;
+  return messageOffsetKey(partitionKey(m[1] as string, Number(m[2])), m[3] as string);
 }
 
 export interface ArticlePlan {
@@ -84,9 +104,15 @@ export function planIncrements(events: GroupEvents, stored: ReadonlyMap<string, 
       expectedVersion: state?.version ?? null,
       nextMarks: new Map(),
     };
+    const counted = state?.deadLetters;
     for (const [key, offsets] of perPartition) {
       const mark = state?.marks.get(key);
-      const fresh = mark === undefined ? offsets.length : offsets.filter((o) => o > mark).length;
+      // Above the mark, and not counted already as a dead letter.
+      const fresh = offsets.filter(
+        (o) =>
+          (mark === undefined || o > mark) &&
+          (counted === undefined || !counted.has(messageOffsetKey(key, o))),
+      ).length;
       if (fresh > 0) {
         plan.delta += fresh;
         plan.nextMarks.set(key, offsets[offsets.length - 1] as bigint);

@@ -15,6 +15,7 @@
 import type { KafkaMessage } from "kafkajs";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { DeadLetterData } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
 import { type ReadJobData, readJobId, sameRange } from "../queue/read-job.js";
@@ -207,15 +208,9 @@ export class Forwarder {
       );
       this.events?.consumed(data?.events ?? 0, deadLetters.length);
       try {
-        // Before the range's offset can be committed, every dead letter in it is stored.
-        if (deadLetters.length > 0) {
-          await this.sink.addDeadLetters(deadLetters);
-          this.log.warn(
-            { partition, count: deadLetters.length, first: deadLetters[0]?.reason },
-            "dead letters",
-          );
-        }
         if (data === undefined) {
+          // Only dead letters: stored, then the range is committed.
+          await this.storeDeadLetters(partition, deadLetters);
           await this.commit(topic, partition, lastOffset, lastTimestamp);
           control.resolveOffset(lastOffset.toString());
           i += chunk.length;
@@ -230,7 +225,17 @@ export class Forwarder {
         // less. Resolve no further than both; on completion the watcher seeks past the job.
         const jobLast = BigInt(found.lastOffset);
         const last = BigInt(batchLast);
-        control.resolveOffset((jobLast < last ? jobLast : last).toString());
+        const upTo = jobLast < last ? jobLast : last;
+        // Before the range's offset can be committed (the watcher commits after this), its dead
+        // letters are stored: those of the range the job covers that it does not hold as events.
+        // A job made by an ingestor with other settings (MAX_MESSAGE_BYTES) may hold a message
+        // this one finds invalid; it is counted there, and a dead letter of it would count it twice.
+        const held = deadLetters.length > 0 ? eventOffsets(found) : new Set<string>();
+        await this.storeDeadLetters(
+          partition,
+          deadLetters.filter((d) => BigInt(d.offset) <= upTo && !held.has(d.offset)),
+        );
+        control.resolveOffset(upTo.toString());
         this.consumer.pause([{ topic, partitions: [partition] }]);
         this.watch(id, found);
         return;
@@ -242,6 +247,12 @@ export class Forwarder {
         return;
       }
     }
+  }
+
+  private async storeDeadLetters(partition: number, letters: readonly DeadLetterData[]): Promise<void> {
+    if (letters.length === 0) return;
+    await this.sink.addDeadLetters(letters);
+    this.log.warn({ partition, count: letters.length, first: letters[0]?.reason }, "dead letters");
   }
 
   /**
@@ -645,6 +656,15 @@ export class Forwarder {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The offsets (decimal) of a job's valid events. */
+function eventOffsets(job: ReadJobData): Set<string> {
+  const first = BigInt(job.firstOffset);
+  const out = new Set<string>();
+  for (const deltas of Object.values(job.articles))
+    for (const d of deltas) out.add((first + BigInt(d)).toString());
+  return out;
+}
 
 /** Exponential backoff for a repeated error, logging it once per repeatLogMs. */
 class Backoff {

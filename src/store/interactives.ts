@@ -20,7 +20,7 @@ import {
   type ReadConcernLike,
   type WriteConcernSettings,
 } from "mongodb";
-import type { ArticlePlan, StoredState } from "../counting/plan-increments.js";
+import { type ArticlePlan, deadLetterOffsetKey, type StoredState } from "../counting/plan-increments.js";
 
 export const COLLECTION = "interactives";
 /** Per topic-partition: the highest offset applied and the latest timestamp among its events. */
@@ -144,7 +144,8 @@ export class InteractiveStore {
   }
 
   /**
-   * The pipeline state (version, marks) of the given articles; absent documents are left out.
+   * The pipeline state (version, marks, dead letters counted) of the given articles; absent
+   * documents are left out.
    * A document whose `v` or marks the pipeline cannot use (written by hand or by another tool)
    * is reported in `invalid` with the reason, instead of being taken for a version-less one.
    */
@@ -163,7 +164,11 @@ export class InteractiveStore {
         this.collection
           .find(
             { _id: { $in: slice.map((aid) => docId(biz, aid)) } },
-            { projection: { biz_id: 1, offsets: 1, v: 1 }, promoteLongs: false, batchSize: slice.length },
+            {
+              projection: { biz_id: 1, offsets: 1, v: 1, dead_letters: 1 },
+              promoteLongs: false,
+              batchSize: slice.length,
+            },
           )
           .toArray(),
       ),
@@ -194,7 +199,16 @@ export class InteractiveStore {
         }
         if (invalid.has(aid)) continue;
       }
-      out.set(aid, { version: typeof v === "number" ? v : null, marks });
+      const deadLetters = new Set<string>();
+      for (const id of Array.isArray(doc.dead_letters) ? doc.dead_letters : []) {
+        const key = typeof id === "string" ? deadLetterOffsetKey(id) : undefined;
+        if (key !== undefined) deadLetters.add(key);
+      }
+      out.set(aid, {
+        version: typeof v === "number" ? v : null,
+        marks,
+        ...(deadLetters.size > 0 ? { deadLetters } : {}),
+      });
     }
     return { states: out, invalid };
   }

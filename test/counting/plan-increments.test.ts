@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   aggregateGroup,
+  deadLetterOffsetKey,
   partitionKey,
   planIncrements,
   type StoredState,
@@ -94,4 +95,15 @@ test("a topic's incarnation gets marks of its own", () => {
   assert.equal(partitionKey("article_read_event", 3, ""), "article_read_event:3");
   const events = aggregateGroup([{ ...job(0, 100, { "7": [0] }), incarnation: "2" }]);
   assert.deepEqual([...(events.get("7")?.keys() ?? [])], ["reads@2:0"]);
+});
+
+test("an event counted before as a dead letter (valid after a retry) is not counted again", () => {
+  const counted = deadLetterOffsetKey(`reads-p0-o103-t1700000000103`);
+  assert.ok(counted);
+  const stored = new Map<string, StoredState>([
+    ["7", { version: 2, marks: new Map(), deadLetters: new Set([counted]) }],
+  ]);
+  const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 3, 5] })]), stored);
+  assert.equal(plan?.delta, 2, "offsets 100 and 105; 103 was counted as a dead letter");
+  assert.deepEqual(plan?.nextMarks, new Map([[P0, 105n]]));
 });

@@ -348,6 +348,29 @@ test("dead letters are stored before the range counts; a range of only dead lett
   assert.deepEqual(resolved, ["1"]);
 });
 
+test("a message this ingestor finds invalid but the job it follows holds as an event gets no dead letter", async () => {
+  const { sink, forwarder, control } = await setup();
+  // Another ingestor (a larger MAX_MESSAGE_BYTES) made the job of offsets 10-14, 12 valid there.
+  const other = await setup();
+  await other.forwarder.handleBatch(batch(0, 10, 5), other.control);
+  const [id, job] = other.sink.only();
+  sink.jobs.set(id, { ...job });
+  // This one finds 12 and 16 invalid; the job it follows ends at 14.
+  await forwarder.handleBatch(batch(0, 10, 7, [12, 16]), control);
+  assert.deepEqual(
+    sink.deadLetters.map((d) => d.offset),
+    [],
+    "12 is counted by the job; 16 waits for the next range",
+  );
+  // Where the job does not hold a message this one finds invalid, its dead letter is stored.
+  const third = await setup();
+  await third.forwarder.handleBatch(batch(1, 10, 5, [11]), third.control);
+  assert.deepEqual(
+    third.sink.deadLetters.map((d) => d.offset),
+    ["11"],
+  );
+});
+
 test("drain waits for open jobs, then reports those left", async () => {
   const { sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);

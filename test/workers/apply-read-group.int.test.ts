@@ -7,6 +7,7 @@ import { UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { Long, MongoClient } from "mongodb";
 import { ReadCache } from "../../src/cache/read-cache.js";
+import { deadLetterId } from "../../src/queue/dead-letter.js";
 import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
 import { InteractiveStore, RejectedDocumentsError } from "../../src/store/interactives.js";
 import { applyReadGroup } from "../../workers/apply-read-group.js";
@@ -134,6 +135,49 @@ test("a worker that dies between its MongoDB write and its cache update leaves a
   const { outcome } = await applyReadGroup({ store, cache, states: new ArticleStateCache(10) }, [j]);
   assert.deepEqual([outcome.added, outcome.cacheInvalidated], [0, 1]);
   assert.equal(await redis.exists(key), 0);
+});
+
+test("a message counted as a dead letter, then met as a valid event of a job, counts once", async () => {
+  const aid = 5300n;
+  const states = new ArticleStateCache(100);
+  // This worker wrote the article before (it remembers its version and marks).
+  await applyReadGroup({ store, cache, states }, [job(6, 0n, [aid])]);
+  // Offset 3 was a dead letter (too big for the ingestor of its range), valid after a retry.
+  const id = deadLetterId({ topic, partition: 6, offset: "3", timestamp: "1700000000003" });
+  assert.equal(await store.countDeadLetter("article", aid, id, Date.now()), true);
+  // The range is read again with a larger MAX_MESSAGE_BYTES: offset 3 is now an event.
+  const { outcome } = await applyReadGroup({ store, cache, states }, [job(6, 1n, [aid, aid, aid])]);
+  assert.equal(outcome.added, 2, "offsets 1 and 2; 3 was counted as its dead letter");
+  assert.equal(await readCnt(aid), 4);
+});
+
+test("a write applied after its worker gave up (a hang), before or after the retry, counts once", async () => {
+  // The worker's write reaches the server, but the worker sees an error (its connection hung and
+  // was dropped): the group fails and is retried, while the server applies the write anyway.
+  for (const order of ["write first", "retry first"] as const) {
+    const aid = order === "write first" ? 5400n : 5401n;
+    const j = job(order === "write first" ? 30 : 31, 0n, [aid, aid, aid]);
+    let ghost: Promise<unknown> = Promise.resolve();
+    let letGo = () => {};
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    const hanging = Object.create(store) as InteractiveStore;
+    hanging.applyPlans = async (...args) => {
+      ghost = (async () => {
+        if (order === "retry first") await gate;
+        return store.applyPlans(...args);
+      })();
+      if (order === "write first") await ghost;
+      throw new Error("connection to MongoDB dropped after 30000 ms");
+    };
+    await assert.rejects(applyReadGroup({ store: hanging, cache }, [j]), /dropped/);
+    const retried = await applyReadGroup({ store, cache, states: new ArticleStateCache(10) }, [j]);
+    letGo();
+    await ghost;
+    assert.equal(await readCnt(aid), 3, order);
+    assert.equal(retried.outcome.added, order === "write first" ? 0 : 3, order);
+  }
 });
 
 function timedJob(partition: number, first: bigint, aids: bigint[], sentAt: number): ReadJobData {
