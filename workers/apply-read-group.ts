@@ -43,9 +43,21 @@ export interface GroupResult {
   failed: Map<ReadJobData, Error>;
 }
 
+/**
+ * What a group needs of MongoDB (InteractiveStore; test/support/memory-store.ts models it in
+ * memory, compare-and-set included, for the unit tests).
+ */
+export type ArticleStore = Pick<
+  InteractiveStore,
+  "readLedger" | "readState" | "applyPlans" | "advanceLedger"
+>;
+
+/** What a group needs of the cache (ReadCache). */
+export type CacheFollower = Pick<ReadCache, "applyWrites">;
+
 export interface ApplyDeps {
-  store: InteractiveStore;
-  cache: ReadCache;
+  store: ArticleStore;
+  cache: CacheFollower;
   /** What this worker last wrote per article; without it, every round reads first. */
   states?: ArticleStateCache;
   now?: () => number;

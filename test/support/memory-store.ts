@@ -1,0 +1,125 @@
+// The worker's view of MongoDB (ArticleStore) in memory, for unit tests of applyReadGroup: the
+// documents' read_cnt, version `v`, marks and counted dead letters, the partition ledger, and the
+// compare-and-set write as MongoDB applies it (a filter on {_id, v} that misses an existing
+// document is a conflict; one that misses an absent document inserts it).
+
+import type { CacheWrite } from "../../src/cache/read-cache.js";
+import {
+  type ArticlePlan,
+  deadLetterOffsetKey,
+  type StoredState,
+} from "../../src/counting/plan-increments.js";
+import type { ApplyResult, LedgerEntry } from "../../src/store/interactives.js";
+import type { ArticleStore, CacheFollower } from "../../workers/apply-read-group.js";
+
+export interface MemoryDoc {
+  readCnt: number;
+  /** Absent (undefined) as in a document the pipeline never wrote; anything else as stored. */
+  v?: unknown;
+  marks: Map<string, bigint>;
+  deadLetters: string[];
+}
+
+export class MemoryStore implements ArticleStore {
+  readonly docs = new Map<string, MemoryDoc>();
+  readonly ledger = new Map<string, LedgerEntry>();
+  /** Articles read (readState), in order. */
+  readonly reads: string[] = [];
+  /** Bulk writes sent (applyPlans with something to write). */
+  writes = 0;
+  /** Documents MongoDB refuses, with the reason (say a duplicate on another index). */
+  readonly refuse = new Map<string, string>();
+  /** Runs before each bulk write is applied: another writer acting in between. */
+  beforeWrite: (() => void) | undefined;
+
+  async readLedger(keys: readonly string[]): Promise<Map<string, LedgerEntry>> {
+    return new Map(keys.flatMap((k) => (this.ledger.has(k) ? [[k, this.ledger.get(k) as LedgerEntry]] : [])));
+  }
+
+  async advanceLedger(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
+    for (const [key, e] of entries) {
+      const before = this.ledger.get(key);
+      this.ledger.set(key, {
+        through: before === undefined || e.through > before.through ? e.through : before.through,
+        maxTimestamp: Math.max(before?.maxTimestamp ?? e.maxTimestamp, e.maxTimestamp),
+      });
+    }
+  }
+
+  async readState(
+    _biz: string,
+    aids: readonly string[],
+  ): Promise<{ states: Map<string, StoredState>; invalid: Map<string, string> }> {
+    const states = new Map<string, StoredState>();
+    const invalid = new Map<string, string>();
+    for (const aid of aids) {
+      this.reads.push(aid);
+      const doc = this.docs.get(aid);
+      if (doc === undefined) continue;
+      if (doc.v !== undefined && doc.v !== null && !Number.isInteger(doc.v)) {
+        invalid.set(
+          aid,
+          `document article:${aid}: v is ${JSON.stringify(doc.v)}, expected an integer or no v`,
+        );
+        continue;
+      }
+      const deadLetters = new Set(doc.deadLetters.flatMap((id) => deadLetterOffsetKey(id) ?? []));
+      states.set(aid, {
+        version: (doc.v as number | undefined) ?? null,
+        marks: new Map(doc.marks),
+        ...(deadLetters.size > 0 ? { deadLetters } : {}),
+      });
+    }
+    return { states, invalid };
+  }
+
+  async applyPlans(_biz: string, plans: readonly ArticlePlan[]): Promise<ApplyResult> {
+    const result: ApplyResult = { conflicts: new Set(), rejected: new Map() };
+    const writes = plans.filter((p) => p.delta > 0);
+    if (writes.length === 0) return result;
+    this.writes++;
+    this.beforeWrite?.();
+    for (const plan of writes) {
+      const refused = this.refuse.get(plan.aid);
+      if (refused !== undefined) {
+        result.rejected.set(plan.aid, refused);
+        continue;
+      }
+      const doc = this.docs.get(plan.aid);
+      const version = doc === undefined ? undefined : ((doc.v as number | null | undefined) ?? null);
+      if (doc !== undefined && version !== plan.expectedVersion) {
+        result.conflicts.add(plan.aid); // the filter missed; the upsert hit the existing _id
+        continue;
+      }
+      const next: MemoryDoc = doc ?? { readCnt: 0, marks: new Map(), deadLetters: [] };
+      next.readCnt += plan.delta;
+      next.v = (plan.expectedVersion ?? 0) + 1;
+      for (const [key, mark] of plan.nextMarks) next.marks.set(key, mark);
+      this.docs.set(plan.aid, next);
+    }
+    return result;
+  }
+
+  /** Another writer's change of a document (a dead letter counted, another worker): a new version. */
+  touch(aid: string, deadLetter?: string): void {
+    const doc: MemoryDoc = this.docs.get(aid) ?? { readCnt: 0, marks: new Map(), deadLetters: [] };
+    doc.readCnt += deadLetter === undefined ? 0 : 1;
+    doc.v = ((doc.v as number | undefined) ?? 0) + 1;
+    if (deadLetter !== undefined) doc.deadLetters.push(deadLetter);
+    this.docs.set(aid, doc);
+  }
+
+  readCnt(aid: string): number | undefined {
+    return this.docs.get(aid)?.readCnt;
+  }
+}
+
+/** A cache that records what a group asks of it and holds nothing. */
+export class RecordingCache implements CacheFollower {
+  readonly writes: CacheWrite[] = [];
+
+  async applyWrites(writes: readonly CacheWrite[]) {
+    this.writes.push(...writes);
+    return { incremented: 0, dropped: 0 };
+  }
+}
