@@ -16,6 +16,7 @@ import {
   planIncrements,
   type StoredState,
 } from "../src/counting/plan-increments.js";
+import { NEW_INCARNATION_STEPS } from "../src/queue/message-id.js";
 import type { ReadJobData } from "../src/queue/read-job.js";
 import {
   type InteractiveStore,
@@ -95,8 +96,7 @@ export function restartedOffsets(job: ReadJobData, entry: LedgerEntry | undefine
     `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
     `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.firstTimestamp)}) ` +
     `are all newer than any applied (up to ${iso(entry.maxTimestamp)}). Nothing of this job was ` +
-    `counted. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and restart them; ` +
-    `see docs/architecture.md ("Topic re-creation")`
+    `counted. ${NEW_INCARNATION_STEPS}`
   );
 }
 

@@ -13,6 +13,8 @@ export interface ProbeServerOptions {
   registry: Registry;
   /** The services the process needs, each with its check (see DependencyWatch). */
   dependencies: Readonly<Record<string, Check>>;
+  /** More of the process's state for /readyz's answer (it does not decide readiness). */
+  details?: () => Record<string, unknown>;
   /** Runs before the probe routes are added (auth hooks, extra routes). */
   setup?: (app: FastifyInstance) => Promise<void>;
 }
@@ -39,13 +41,14 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<FastifyIn
   if (o.setup) await o.setup(app);
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
+    const details = o.details?.() ?? {};
     try {
       await watch.ready();
-      return { status: "ready" };
+      return { status: "ready", ...details };
     } catch (err) {
       return reply
         .code(503)
-        .send({ status: "not ready", error: err instanceof Error ? err.message : String(err) });
+        .send({ status: "not ready", error: err instanceof Error ? err.message : String(err), ...details });
     }
   });
   app.get("/metrics", async (_req, reply) => {

@@ -67,15 +67,37 @@ export interface BatchControl {
 }
 
 /**
- * waiting: the job is queued, running or backing off; held-back: it failed all its attempts (or
- * keeps vanishing) and waits for a person; committing: completed, its offset being committed.
+ * waiting: the job is queued, running or backing off; held-back: the partition waits, for a
+ * person or for Kafka (see HoldCause); committing: completed, its offset being committed.
  */
 export type PartitionState = "waiting" | "held-back" | "committing";
+
+/**
+ * Why a partition is held back, the one value every report (log line, the
+ * interactive_partitions_held_back gauge's label, /readyz, status) shows:
+ * - job-failed: its job failed all its attempts; retry it in the dashboard;
+ * - job-vanished: its job keeps vanishing from Redis (evicted, flushed, KEEP_COMPLETED_* too low);
+ * - job-range: its job completed having applied another range than its data (data edited?);
+ *   retry it;
+ * - log-replaced: the log is not the one its position came from (topic re-created or replaced);
+ * - positioning: its position cannot be read (Kafka's admin calls fail); retried by itself;
+ * - watcher-stopped: a bug stopped the watch of its job; restart the ingestor.
+ */
+export const HOLD_CAUSES = [
+  "job-failed",
+  "job-vanished",
+  "job-range",
+  "log-replaced",
+  "positioning",
+  "watcher-stopped",
+] as const;
+export type HoldCause = (typeof HOLD_CAUSES)[number];
 
 export interface PartitionStatus {
   partition: number;
   state: PartitionState;
-  /** Why the partition is held back. */
+  /** Why the partition is held back, and what was seen. */
+  cause?: HoldCause;
   reason?: string;
 }
 
@@ -83,6 +105,7 @@ interface Watch {
   data: ReadJobData;
   jobId: string;
   state: PartitionState;
+  cause?: HoldCause;
   reason?: string;
   since: number;
   cancelled: boolean;
@@ -134,8 +157,11 @@ export class Forwarder {
   private readonly resumeAt = new Map<string, ResumeCheck | null>();
   /** Counts assignments: work begun under an earlier one stops when it sees a newer one. */
   private generation = 0;
-  /** Partitions being positioned, with the assignment that started it. */
-  private readonly positioning = new Map<string, number>();
+  /**
+   * Partitions being positioned, with the assignment that started it, and the error of the last
+   * attempt while Kafka's answers fail (shown as held back: cause positioning).
+   */
+  private readonly positioning = new Map<string, { generation: number; partition: number; error?: string }>();
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
   private stopping = false;
@@ -334,8 +360,9 @@ export class Forwarder {
    */
   private async position(generation: number, topic: string, partition: number): Promise<void> {
     const k = key(topic, partition);
-    if (this.positioning.get(k) === generation) return;
-    this.positioning.set(k, generation);
+    if (this.positioning.get(k)?.generation === generation) return;
+    const entry: { generation: number; partition: number; error?: string } = { generation, partition };
+    this.positioning.set(k, entry);
     try {
       const errors = new Backoff(this.timing);
       for (;;) {
@@ -344,7 +371,13 @@ export class Forwarder {
         try {
           position = await this.readPosition(topic, partition);
         } catch (err) {
-          errors.note(err, this.log, { partition }, "cannot read the partition's position; retrying");
+          entry.error = `cannot read the partition's position: ${err instanceof Error ? err.message : String(err)}`;
+          errors.note(
+            err,
+            this.log,
+            { partition, cause: "positioning" },
+            "cannot read the partition's position; retrying",
+          );
           await sleep(errors.next());
           continue;
         }
@@ -366,7 +399,7 @@ export class Forwarder {
         return;
       }
     } finally {
-      if (this.positioning.get(k) === generation) this.positioning.delete(k);
+      if (this.positioning.get(k) === entry) this.positioning.delete(k);
     }
   }
 
@@ -380,7 +413,7 @@ export class Forwarder {
     const entry = { partition, reason };
     this.blocked.set(k, entry);
     this.bestEffort(() => this.consumer.pause([{ topic, partitions: [partition] }]));
-    this.log.error({ partition, reason }, "partition held back");
+    this.log.error({ partition, cause: "log-replaced", reason }, "partition held back");
     const generation = this.generation;
     setTimeout(() => {
       if (this.stopping || generation !== this.generation || this.blocked.get(k) !== entry) return;
@@ -424,8 +457,7 @@ export class Forwarder {
     w.done = this.follow(w).catch((err: unknown) => {
       // follow() handles its errors itself; this is a bug. The partition stays paused (never
       // resumed without a completed job): an operator sees it held back and restarts.
-      w.state = "held-back";
-      w.reason = `watcher stopped: ${String(err)}`;
+      this.holdBack(w, "watcher-stopped", `watcher stopped: ${String(err)}`);
       this.log.error({ err, jobId }, "watcher stopped; partition held back until the ingestor restarts");
     });
   }
@@ -448,7 +480,11 @@ export class Forwarder {
           vanished++;
           this.log.warn({ jobId, times: vanished }, "job vanished from Redis; adding it again");
           if (vanished >= this.timing.vanishedLimit) {
-            this.holdBack(w, `job vanished ${vanished} times in a row (is KEEP_COMPLETED_* too low?)`);
+            this.holdBack(
+              w,
+              "job-vanished",
+              `job vanished ${vanished} times in a row (is KEEP_COMPLETED_* too low?)`,
+            );
           }
           if (!w.cancelled) await this.sink.add(jobId, w.data);
           errors.reset();
@@ -475,24 +511,28 @@ export class Forwarder {
       // Completed, the job says which range its worker applied: only that range, when it is the
       // job's own, may be committed.
       if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, w.data)) break;
-      const held =
+      const held: [HoldCause, string] | undefined =
         job.state === "failed"
-          ? (job.failedReason ?? "failed all its attempts")
+          ? ["job-failed", job.failedReason ?? "failed all its attempts"]
           : job.state === "completed"
-            ? `completed having applied ${job.applied ? `${job.applied.firstOffset}-${job.applied.lastOffset}` : "no range it names"}, ` +
-              `while its data covers ${w.data.firstOffset}-${w.data.lastOffset} (was its data edited?); retry it`
+            ? [
+                "job-range",
+                `completed having applied ${job.applied ? `${job.applied.firstOffset}-${job.applied.lastOffset}` : "no range it names"}, ` +
+                  `while its data covers ${w.data.firstOffset}-${w.data.lastOffset} (was its data edited?); retry it`,
+              ]
             : undefined;
       if (held !== undefined) {
-        this.holdBack(w, held);
+        this.holdBack(w, ...held);
         if (Date.now() - lastHeldBackLog >= this.timing.repeatLogMs) {
           lastHeldBackLog = Date.now();
           this.log.error(
-            { jobId, partition, since: new Date(w.since).toISOString(), reason: w.reason },
+            { jobId, partition, since: new Date(w.since).toISOString(), cause: w.cause, reason: w.reason },
             "partition held back: its job did not apply its range; retry it (dashboard) and the partition resumes",
           );
         }
       } else if (w.state === "held-back") {
         w.state = "waiting";
+        w.cause = undefined;
         w.reason = undefined;
         this.log.info({ jobId, partition }, "held-back job was retried");
       }
@@ -539,9 +579,10 @@ export class Forwarder {
     }
   }
 
-  private holdBack(w: Watch, reason: string): void {
+  private holdBack(w: Watch, cause: HoldCause, reason: string): void {
     if (w.state !== "held-back") w.since = Date.now();
     w.state = "held-back";
+    w.cause = cause;
     w.reason = reason;
   }
 
@@ -640,18 +681,34 @@ export class Forwarder {
     return w !== undefined ? w.state !== "held-back" : this.positioning.has(k);
   }
 
+  /** Every partition of ours that has an open job or is held back, with the cause of a hold. */
   status(): PartitionStatus[] {
     const watched: PartitionStatus[] = [...this.watches.values()].map((w) => ({
       partition: w.data.partition,
       state: w.state,
+      ...(w.cause !== undefined ? { cause: w.cause } : {}),
       ...(w.reason !== undefined ? { reason: w.reason } : {}),
     }));
     const blocked: PartitionStatus[] = [...this.blocked.values()].map((b) => ({
       partition: b.partition,
       state: "held-back",
+      cause: "log-replaced",
       reason: b.reason,
     }));
-    return [...watched, ...blocked];
+    const unpositioned: PartitionStatus[] = [...this.positioning.values()].flatMap((p) =>
+      p.error === undefined
+        ? []
+        : [{ partition: p.partition, state: "held-back", cause: "positioning", reason: p.error }],
+    );
+    return [...watched, ...blocked, ...unpositioned];
+  }
+
+  /** How many partitions are held back, per cause (every cause, 0 when none). */
+  heldBack(): Map<HoldCause, number> {
+    const counts = new Map<HoldCause, number>(HOLD_CAUSES.map((c) => [c, 0]));
+    for (const s of this.status())
+      if (s.cause !== undefined) counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
+    return counts;
   }
 }
 

@@ -117,7 +117,7 @@ export async function startIngestor(
     forwarder.resumeExpected(topic, partition),
   );
   ingestorGauges(registry, {
-    heldBack: () => forwarder.status().filter((s) => s.state === "held-back").length,
+    heldBack: () => forwarder.heldBack(),
     openJobs: () => forwarder.status().length,
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
@@ -148,6 +148,14 @@ export async function startIngestor(
     port: config.INGESTOR_HTTP_PORT,
     log,
     registry,
+    // Held-back partitions do not make the ingestor unready (its dependencies answer), but
+    // /readyz lists them with their cause.
+    details: () => ({
+      heldBack: forwarder
+        .status()
+        .filter((p) => p.state === "held-back")
+        .map(({ partition, cause, reason }) => ({ partition, cause, reason })),
+    }),
     dependencies: {
       consumer: async () => {
         if (consumerProblem !== undefined) throw new Error(consumerProblem);

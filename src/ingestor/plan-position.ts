@@ -9,6 +9,8 @@
 // would otherwise decide where the fetch starts. Seeking to a planned position inside the log
 // avoids both.
 
+import { NEW_INCARNATION_STEPS } from "../queue/message-id.js";
+
 /** The last message applied from a partition, named by offset and timestamp (commit metadata). */
 export interface LastApplied {
   life: string;
@@ -61,9 +63,7 @@ export interface PositionPlan {
   reason?: string;
 }
 
-export const RECREATED_HINT =
-  "Nothing of it was read. Give the topic a new KAFKA_TOPIC_INCARNATION on every ingestor and " +
-  "worker and restart them; see docs/reliability.md";
+export const RECREATED_HINT = `Nothing of it was read. ${NEW_INCARNATION_STEPS}`;
 
 /**
  * The plan for a partition. kafkajs is subscribed from the beginning, so that its own answer to

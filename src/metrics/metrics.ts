@@ -45,17 +45,21 @@ export interface IngestorMetrics {
 export function ingestorGauges(
   registry: Registry,
   sources: {
-    heldBack: () => number;
+    /** Partitions held back, per cause. */
+    heldBack: () => ReadonlyMap<string, number>;
     openJobs: () => number;
     lag: () => Promise<{ partition: number; lag: number }[]>;
   },
 ): void {
   new Gauge({
     name: "interactive_partitions_held_back",
-    help: "Partitions of this ingestor waiting on a job that failed all its attempts",
+    help:
+      "Partitions of this ingestor held back, by cause: job-failed, job-vanished, job-range, " +
+      "log-replaced, positioning, watcher-stopped (see docs/reliability.md)",
+    labelNames: ["cause"],
     registers: [registry],
     collect() {
-      this.set(sources.heldBack());
+      for (const [cause, n] of sources.heldBack()) this.set({ cause }, n);
     },
   });
   new Gauge({

@@ -3,6 +3,14 @@
 // message of one log, so a redelivered message finds what was made of it, and a message of a
 // re-created topic (same offset, another life or another timestamp) does not.
 
+/**
+ * What an operator does when a partition's log is another than the one its position or marks came
+ * from (the topic re-created or replaced): one text for every report that finds it.
+ */
+export const NEW_INCARNATION_STEPS =
+  "Stop the ingestors, set a new KAFKA_TOPIC_INCARNATION on every worker and restart them, then " +
+  'start the ingestors with it (docs/reliability.md, "When a partition is held back")';
+
 /** The topic as marks and ids name it: `topic`, or `topic@incarnation` after a re-creation. */
 export function topicLife(topic: string, incarnation: string | undefined): string {
   return incarnation ? `${topic}@${incarnation}` : topic;

@@ -1,7 +1,10 @@
-// What `npm run status` shows: queue counts, consumer lag per partition, held-back partitions
-// (their job failed all attempts) and the latest dead letters.
+// What `npm run status` shows: queue counts, consumer lag per partition, the partitions held back
+// by a job that failed all its attempts (cause job-failed: what Redis holds; the other causes live
+// in the ingestors, on their /readyz and interactive_partitions_held_back{cause}) and the latest
+// dead letters.
 import type { Admin } from "kafkajs";
 import type { Config } from "../config.js";
+import type { HoldCause } from "../ingestor/forwarder.js";
 import { consumerLag, type PartitionLag } from "../kafka/consumer-lag.js";
 import type { DeadLetterQueue, ReadQueue } from "../queue/queues.js";
 
@@ -9,6 +12,7 @@ const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
 
 export interface HeldBack {
   partition: number;
+  cause: HoldCause;
   range: string;
   jobId: string;
   attempts: number;
@@ -47,6 +51,7 @@ export async function collectStatus(
     heldBack: failed
       .map((j) => ({
         partition: j.data?.partition ?? -1,
+        cause: "job-failed" as const,
         range: `${j.data?.firstOffset ?? "?"}-${j.data?.lastOffset ?? "?"}`,
         jobId: j.id ?? "",
         attempts: j.attemptsMade,
@@ -82,12 +87,13 @@ export function formatStatus(s: Status, now = Date.now()): string {
   }
   lines.push(
     "",
-    `Held-back partitions (job failed all attempts; retry it in the dashboard): ${s.heldBack.length}`,
+    `Held back by a failed job (retry it in the dashboard): ${s.heldBack.length}` +
+      " (other causes: each ingestor's /readyz and interactive_partitions_held_back{cause})",
   );
   for (const h of s.heldBack) {
     const ago = h.failedAt ? `${Math.round((now - h.failedAt) / 1000)} s ago` : "";
     lines.push(
-      `  partition ${h.partition}  offsets ${h.range}  attempts ${h.attempts}  failed ${ago}  ${h.reason}`,
+      `  partition ${h.partition}  ${h.cause}  offsets ${h.range}  attempts ${h.attempts}  failed ${ago}  ${h.reason}`,
     );
   }
   lines.push("", `Dead letters: ${s.deadLetters.total}`);

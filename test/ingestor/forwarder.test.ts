@@ -112,6 +112,8 @@ interface SetupOptions {
   repeatLogMs?: number;
   /** KAFKA_FROM_BEGINNING (default true). */
   fromBeginning?: boolean;
+  /** Kafka's answer to reading a partition's position fails with this, while it returns one. */
+  positionError?: (partition: number) => Error | undefined;
 }
 
 async function setup(options: SetupOptions = {}) {
@@ -129,10 +131,14 @@ async function setup(options: SetupOptions = {}) {
     },
     sink,
     consumer,
-    async (_topic, partition) => ({
-      committed: consumer.stored.get(partition),
-      ...(logRange.get(partition) ?? { low: 0n, high: 1_000_000n }),
-    }),
+    async (_topic, partition) => {
+      const error = options.positionError?.(partition);
+      if (error !== undefined) throw error;
+      return {
+        committed: consumer.stored.get(partition),
+        ...(logRange.get(partition) ?? { low: 0n, high: 1_000_000n }),
+      };
+    },
     log,
     {
       consumed: () => {},
@@ -253,6 +259,7 @@ test("a job that vanished is added again under its id with its data; one that ke
   sink.forgetAdds = true;
   sink.jobs.delete(id);
   await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.cause, "job-vanished");
   assert.match(forwarder.status()[0]?.reason ?? "", /vanished/);
   assert.ok(consumer.isPaused(2));
   assert.deepEqual(consumer.commits, []);
@@ -265,7 +272,9 @@ test("a failed job holds its partition back with its reason until it is retried 
   job.state = "failed";
   job.failedReason = "MongoDB refused 1 document(s)";
   await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.cause, "job-failed");
   assert.equal(forwarder.status()[0]?.reason, "MongoDB refused 1 document(s)");
+  assert.equal(forwarder.heldBack().get("job-failed"), 1);
   await tick(30);
   assert.ok(consumer.isPaused(3));
   job.state = "waiting";
@@ -303,6 +312,7 @@ test("a job completed with another range than its data holds the partition back;
   job.state = "completed";
   job.applied = { firstOffset: "100", lastOffset: "199" };
   await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.cause, "job-range");
   assert.match(forwarder.status()[0]?.reason ?? "", /applied 100-199, while its data covers 100-399/);
   await tick(30);
   assert.deepEqual(consumer.commits, [], "nothing committed: 200-399 were not applied");
@@ -407,6 +417,7 @@ test("after a job, the next batch must start with its last message: skipped when
   assert.ok(consumer.isPaused(0));
   const held = forwarder.status().find((s) => s.partition === 0);
   assert.equal(held?.state, "held-back");
+  assert.equal(held?.cause, "log-replaced");
   assert.match(held?.reason ?? "", /not the one this partition was read from.*KAFKA_TOPIC_INCARNATION/);
   // A rebalance checks it again: positioned at the last message applied, the same other message
   // is there, so it is held back again and nothing of the new log is read.
@@ -424,6 +435,7 @@ test("a log that now starts before the last message applied (reset after a re-cr
   await until("resumed", () => !consumer.isPaused(1));
   await forwarder.handleBatch(batch(1, 0, 50, [], 1_800_000_000_000), control);
   assert.equal(forwarder.status()[0]?.state, "held-back");
+  assert.equal(forwarder.status()[0]?.cause, "log-replaced");
   assert.match(forwarder.status()[0]?.reason ?? "", /the log now starts at offset 0/);
 });
 
@@ -550,6 +562,22 @@ test("a partition without a position, read from its end (KAFKA_FROM_BEGINNING=fa
   });
   assert.deepEqual(skipped, ["1:30 start-at-end"], "only the partition with messages before its end");
   assert.ok(!consumer.isPaused(1));
+});
+
+test("a partition whose position cannot be read is shown held back (positioning) until Kafka answers", async () => {
+  let failing = true;
+  const { consumer, forwarder } = await setup({
+    assign: false,
+    positionError: (p) => (failing && p === 2 ? new Error("The coordinator is not available") : undefined),
+  });
+  forwarder.onAssignment({ [TOPIC]: [2] });
+  await until("held back", () => forwarder.status()[0]?.cause === "positioning");
+  assert.match(forwarder.status()[0]?.reason ?? "", /coordinator is not available/);
+  assert.equal(forwarder.heldBack().get("positioning"), 1);
+  assert.ok(consumer.isPaused(2));
+  failing = false;
+  await until("positioned", () => !consumer.isPaused(2));
+  assert.deepEqual(forwarder.status(), []);
 });
 
 test("an assignment pauses a partition whose job is open too (kafkajs restarted unpaused), until the job completes", async () => {

@@ -77,7 +77,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     const text = formatStatus(status);
     assert.match(
       text,
-      /Held-back partitions .*: 1\n {2}partition 1 {2}offsets 0-0 {2}attempts 1 .*MongoDB said no/,
+      /Held back by a failed job .*: 1 .*\n {2}partition 1 {2}job-failed {2}offsets 0-0 {2}attempts 1 .*MongoDB said no/,
     );
     assert.match(text, /Dead letters: 1\n {2}partition 0 offset 7: invalid JSON at byte 1/);
     assert.match(text, /total lag 3/);
