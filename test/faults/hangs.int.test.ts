@@ -9,7 +9,7 @@ import { after, test } from "node:test";
 import { Redis } from "ioredis";
 import { CACHE_CONNECTION_NAME } from "../../src/redis/connection.js";
 import { pauseService, sleep, withCase, writeRecoveries } from "../support/case.js";
-import { type Child, waitForLog } from "../support/pipeline.js";
+import { type Child, httpUrl, waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);
 
@@ -37,6 +37,12 @@ test("MongoDB paused 40 s: the worker says so within seconds; counts exact once 
     const pausing = pauseService("mongo", 40_000);
     const ms = await noticed(worker, "mongodb", pausedAt);
     assert.ok(ms < 10_000, `noticed after ${ms} ms`);
+    const readyz = await fetch(`${await httpUrl(worker)}/readyz`);
+    assert.equal(readyz.status, 503);
+    assert.match(
+      ((await readyz.json()) as { error: string }).error,
+      /mongodb: did not answer within 2000 ms/,
+    );
     await pausing;
     await producing;
     await waitForLog(worker, /"dependency":"mongodb".*"msg":"dependency answers again"/, 30_000);

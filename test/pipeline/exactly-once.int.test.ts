@@ -9,7 +9,7 @@ import { ReadCache } from "../../src/cache/read-cache.js";
 import { InteractiveStore } from "../../src/store/interactives.js";
 import { articleKey } from "../support/cache.js";
 import { services, withCase } from "../support/case.js";
-import { until } from "../support/pipeline.js";
+import { httpUrl, until } from "../support/pipeline.js";
 
 /** Small jobs and groups, so that failures land between many of them; quick retries and locks. */
 const SETTINGS = {
@@ -100,6 +100,16 @@ test("a job that failed all attempts holds its partition back until retried; Mon
       );
       await until("partition held back", async () =>
         /partition held back/.test(ingestor.output()) ? true : undefined,
+      );
+      // The ingestor's /readyz lists it with its cause (the ingestor itself is ready).
+      const readyz = (await (await fetch(`${await httpUrl(ingestor)}/readyz`)).json()) as {
+        status: string;
+        heldBack: { cause: string }[];
+      };
+      assert.equal(readyz.status, "ready");
+      assert.ok(
+        readyz.heldBack.length > 0 && readyz.heldBack.every((h) => h.cause === "job-failed"),
+        JSON.stringify(readyz),
       );
       await services("up", "mongo");
       // Held back: nothing after the failed ranges is applied while MongoDB is back.

@@ -181,6 +181,14 @@ export function startChild(
   return { proc, output: () => out, exited };
 }
 
+/** The base URL of a child's HTTP server (probes, metrics), from its "http server listening" line. */
+export async function httpUrl(child: Child): Promise<string> {
+  await waitForLog(child, /"msg":"http server listening"/);
+  const address = /"address":"([^"]+)","msg":"http server listening"/.exec(child.output())?.[1];
+  if (address === undefined) throw new Error("no http server address in the child's log");
+  return `http://${address}`;
+}
+
 export async function waitForLog(child: Child, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
   await until(
     `log line ${pattern}`,
