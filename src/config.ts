@@ -130,11 +130,10 @@ const schema = z.object({
   JOB_ATTEMPTS: int(1, 1000).default(8),
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds").default(1000),
   // The ingestor learns that a job completed by finding it completed: a job removed sooner is
-  // added again, forever. So completed jobs must outlive a few watcher polls, and the count must
-  // exceed the partitions completing at once (raise it above the partition count). Each kept job
-  // keeps its data (tens of KB) in Redis.
-  // Each retained job holds its data (about 9 bytes per event): with jobs of up to JOB_MAX_EVENTS
-  // this bounds Redis memory at about (partitions + this) x JOB_MAX_EVENTS x 9 bytes.
+  // added again (three times in a row: held back, job-vanished). So completed jobs must outlive a
+  // few watcher polls, and the count must exceed the partitions completing at once. Each kept job
+  // keeps its data (about 9 bytes per event), which bounds Redis memory at about
+  // (partitions + this) x JOB_MAX_EVENTS x 9 bytes.
   KEEP_COMPLETED_JOBS: int(10, 1_000_000).default(40),
   KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds").default(86400),
   CACHE_TTL_SECONDS: int(1, 86400 * 30, "seconds").default(900),

@@ -87,7 +87,7 @@ function firstEventOffset(job: ReadJobData): bigint {
  * the job completes, and jobs of a partition complete in order, so every event at or below
  * `through` has a timestamp at or below `maxTimestamp`; a true replay has at least one such.
  */
-export function restartedOffsets(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
+export function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
   if (entry === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
   if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;
@@ -107,7 +107,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
 
   const ledger = await deps.store.readLedger([...new Set(jobs.map(keyOf))]);
   for (const job of jobs) {
-    const restarted = restartedOffsets(job, ledger.get(keyOf(job)));
+    const restarted = restartReason(job, ledger.get(keyOf(job)));
     if (restarted !== undefined) failed.set(job, new UnrecoverableError(restarted));
   }
   const live = jobs.filter((j) => !failed.has(j));
@@ -203,7 +203,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     }
   }
 
-  // The ledger moves for the jobs applied in full, before they complete (see restartedOffsets).
+  // The ledger moves for the jobs applied in full, before they complete (see restartReason).
   const advance = new Map<string, LedgerEntry>();
   for (const job of live) {
     if (failed.has(job) || job.maxTimestamp === undefined) continue;

@@ -12,6 +12,7 @@
 // committing (Redis or Kafka away) are retried with backoff, never taken as completion; a job
 // that vanished from Redis is added again; a job that failed all its attempts holds the
 // partition back until a person retries it.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KafkaMessage } from "kafkajs";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -325,12 +326,12 @@ export class Forwarder {
     }
     const next = expected.last === undefined ? expected.at : expected.at + 1n;
     if (firstOffset > next)
-      this.lost(topic, partition, { from: next, count: firstOffset - next, cause: "retention" });
+      this.reportSkipped(topic, partition, { from: next, count: firstOffset - next, cause: "retention" });
     return messages;
   }
 
   /** Messages of the partition this group will never read (see SkipCause): counted and logged. */
-  private lost(topic: string, partition: number, { from, count, cause }: Skipped): void {
+  private reportSkipped(topic: string, partition: number, { from, count, cause }: Skipped): void {
     this.events?.skipped(topic, partition, count, cause);
     const range = {
       partition,
@@ -390,7 +391,7 @@ export class Forwarder {
         if (plan.reason !== undefined) {
           this.log.warn({ partition, committed: position.committed, at: plan.at.toString() }, plan.reason);
         }
-        if (plan.lost !== undefined) this.lost(topic, partition, plan.lost);
+        if (plan.lost !== undefined) this.reportSkipped(topic, partition, plan.lost);
         this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
         this.bestEffort(() => this.consumer.seek({ topic, partition, offset: plan.at.toString() }));
         if (!this.watches.has(k) && !this.blocked.has(k)) {
@@ -488,12 +489,12 @@ export class Forwarder {
           }
           if (!w.cancelled) await this.sink.add(jobId, w.data);
           errors.reset();
-          await this.pause(w, this.timing.pollMs / 4);
+          await this.sleepUnlessWoken(w, this.timing.pollMs / 4);
           continue;
         }
       } catch (err) {
         errors.note(err, this.log, { jobId, partition }, "cannot read the job's state; retrying");
-        await this.pause(w, errors.next());
+        await this.sleepUnlessWoken(w, errors.next());
         continue;
       }
       errors.reset();
@@ -536,7 +537,7 @@ export class Forwarder {
         w.reason = undefined;
         this.log.info({ jobId, partition }, "held-back job was retried");
       }
-      await this.pause(w, this.timing.pollMs);
+      await this.sleepUnlessWoken(w, this.timing.pollMs);
     }
 
     w.state = "committing";
@@ -551,7 +552,7 @@ export class Forwarder {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition
         // away cancels this watch (onAssignment); otherwise the commit goes through later.
         errors.note(err, this.log, { jobId, partition }, "offset commit failed; retrying");
-        await this.pause(w, errors.next());
+        await this.sleepUnlessWoken(w, errors.next());
       }
     }
     if (w.cancelled) return;
@@ -587,7 +588,7 @@ export class Forwarder {
   }
 
   /** Sleeps `ms`, or less when the watch is woken (job settled, cancelled). */
-  private pause(w: Watch, ms: number): Promise<void> {
+  private sleepUnlessWoken(w: Watch, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       w.wake = () => {
@@ -711,8 +712,6 @@ export class Forwarder {
     return counts;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The offsets (decimal) of a job's valid events. */
 function eventOffsets(job: ReadJobData): Set<string> {

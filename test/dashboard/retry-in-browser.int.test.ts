@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { Long } from "mongodb";
 import { type Browser, chromium } from "playwright-core";
@@ -98,7 +99,7 @@ test("a failed job retried through Bull Board in a browser is applied once and i
 
   // Later reads of partition 0 wait in Kafka while its job is failed.
   await send(777, 2, 0);
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   assert.equal(
     await work.getJobCounts("waiting", "active").then((c) => (c.waiting ?? 0) + (c.active ?? 0)),
     0,

@@ -6,9 +6,10 @@
 // time: from the end of the hang until every read produced so far is counted.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { CACHE_CONNECTION_NAME } from "../../src/redis/connection.js";
-import { pauseService, sleep, withCase, writeRecoveries } from "../support/case.js";
+import { pauseService, withCase, writeRecoveries } from "../support/case.js";
 import { type Child, httpUrl, waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);

@@ -7,8 +7,9 @@
 // (test-artifacts/fault-recovery.json; docs/reliability.md quotes a run).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { readJobName } from "../../src/queue/read-job.js";
-import { recoveries, sleep, withCase, writeRecoveries } from "../support/case.js";
+import { recoveries, withCase, writeRecoveries } from "../support/case.js";
 import { waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);

@@ -1,5 +1,6 @@
 import { after, test } from "node:test";
-import { servicePid, services, sleep, withCase, writeRecoveries } from "../support/case.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { servicePid, services, withCase, writeRecoveries } from "../support/case.js";
 import { waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);

@@ -4,6 +4,7 @@
 // arrive. Every article must end at exactly: imported base + reads at offsets >= the committed one.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Document, Long } from "mongodb";
 import { importFromMysql } from "../../src/import/import-mysql.js";
 import { parseImportArgs } from "../../src/import/import-options.js";
@@ -178,7 +179,7 @@ test("cut-over: imported base + the reads from the committed offsets on, exactly
   } finally {
     await check.disconnect();
   }
-  await new Promise((r) => setTimeout(r, 1000)); // room for a duplicate to show
+  await sleep(1000); // room for a duplicate to show
   assert.deepEqual(await articleCounts(), expected);
 
   // The imported like/collect counts and the other biz are carried over untouched.

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Document, Long } from "mongodb";
 import type { Config } from "../../src/config.js";
 import { importFromMysql } from "../../src/import/import-mysql.js";
@@ -303,7 +304,7 @@ async function crashHalfWay(
     const now = await importedCount(fx);
     if (now === last) break;
     last = now;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   const c = await checkpoints.findOne({ _id: `mysql:${my.database}.interactives` } as Document);
   assert.ok(c, "a checkpoint");

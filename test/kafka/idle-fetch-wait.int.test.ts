@@ -3,6 +3,7 @@
 // paused it is back to its own short wait.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, Producer } from "kafkajs";
 import { useIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
 import { testConfig } from "../support/env.js";
@@ -61,7 +62,7 @@ test("idle, nothing paused: each fetch waits the idle wait, not the configured o
 
 test("a message produced during an idle fetch arrives without waiting for the fetch's end", async () => {
   await nextFetches(1);
-  await new Promise((r) => setTimeout(r, IDLE_MS / 4)); // well inside the next idle fetch
+  await sleep(IDLE_MS / 4); // well inside the next idle fetch
   await producer.send({ topic: config.KAFKA_TOPIC, messages: [{ value: "x", partition: 1 }], acks: -1 });
   const [delay] = await until(
     "the message",

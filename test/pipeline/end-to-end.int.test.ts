@@ -3,6 +3,7 @@
 // must come out exact.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { Long } from "mongodb";
 import { createLogger } from "../../src/logger.js";
@@ -81,7 +82,7 @@ test("valid reads are counted exactly, the cache follows, invalid messages becom
     (await fx.totalReads()) >= valid.length ? true : undefined,
   );
   // Give any duplicate a chance to show before asserting exactness.
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   assert.deepEqual(Object.fromEntries(await fx.readCounts()), Object.fromEntries(expected));
 
   const doc = await fx.db

@@ -5,6 +5,7 @@
 // processes), so any one of them runs alone.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ReadCache } from "../../src/cache/read-cache.js";
 import { InteractiveStore } from "../../src/store/interactives.js";
 import { articleKey } from "../support/cache.js";
@@ -113,7 +114,7 @@ test("a job that failed all attempts holds its partition back until retried; Mon
       );
       await services("up", "mongo");
       // Held back: nothing after the failed ranges is applied while MongoDB is back.
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       assert.ok((await c.counted()) < c.produced, "reads of held-back partitions wait");
       assert.ok((await c.counted()) >= countedBefore);
       await c.produce(200, 100, 0); // more reads arrive while held back: they wait in Kafka

@@ -4,6 +4,7 @@
 // come out exact, and every process must have taken part of the work.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
 import {
@@ -66,7 +67,7 @@ async function produce(count: number): Promise<void> {
       }
       produced += batch.length;
       await sendRaw(producer, config.KAFKA_TOPIC, batch);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   } finally {
     await producer.disconnect();
@@ -108,7 +109,7 @@ test("two ingestors and three workers on 12 partitions: joins, leaves and a work
   await producing;
 
   await until(`all ${produced} reads counted`, () => counted(produced), 120_000);
-  await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show
+  await sleep(1500); // room for a duplicate to show
   assert.deepEqual(Object.fromEntries(await fx.readCounts()), Object.fromEntries(expected));
 
   // Every worker applied groups, and the surviving ingestor committed ranges of its own.

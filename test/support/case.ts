@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Config } from "../../src/config.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
@@ -28,7 +29,6 @@ export const PARTITIONS = 4;
 export const ARTICLES = 60;
 /** Recovery times measured by Case.recovered, by label. */
 export const recoveries: Record<string, number> = {};
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Stops or starts one of the local services (scripts/services). */
 export async function services(action: "up" | "down", which: string): Promise<void> {

@@ -2,6 +2,7 @@
 // ingestor and worker in this process or as child processes, waiting for counts, cleaning up.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Kafka, logLevel, type Producer } from "kafkajs";
 import { type Db, MongoClient } from "mongodb";
 import type { Config } from "../../src/config.js";
@@ -84,7 +85,7 @@ export async function until<T>(
     }
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 

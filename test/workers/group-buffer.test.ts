@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { GroupBuffer } from "../../workers/group-buffer.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a group flushes when it holds maxItems", async () => {
   const flushed: number[][] = [];
