@@ -71,7 +71,7 @@ export interface BatchControl {
  * waiting: the job is queued, running or backing off; held-back: the partition waits, for a
  * person or for Kafka (see HoldCause); committing: completed, its offset being committed.
  */
-export type PartitionState = "waiting" | "held-back" | "committing";
+type PartitionState = "waiting" | "held-back" | "committing";
 
 /**
  * Why a partition is held back, the one value every report (log line, the
@@ -84,7 +84,7 @@ export type PartitionState = "waiting" | "held-back" | "committing";
  * - positioning: its position cannot be read (Kafka's admin calls fail); retried by itself;
  * - watcher-stopped: a bug stopped the watch of its job; restart the ingestor.
  */
-export const HOLD_CAUSES = [
+const HOLD_CAUSES = [
   "job-failed",
   "job-vanished",
   "job-range",
@@ -235,9 +235,10 @@ export class Forwarder {
       );
       this.events?.consumed(data?.events ?? 0, deadLetters.length);
       try {
+        // Before anything of the range can be committed, every dead letter in it is stored: a job
+        // exists only once its range's dead letters do, whoever follows it later.
+        await this.storeDeadLetters(partition, deadLetters);
         if (data === undefined) {
-          // Only dead letters: stored, then the range is committed.
-          await this.storeDeadLetters(partition, deadLetters);
           await this.commit(topic, partition, lastOffset, lastTimestamp);
           control.resolveOffset(lastOffset.toString());
           i += chunk.length;
@@ -252,17 +253,7 @@ export class Forwarder {
         // less. Resolve no further than both; on completion the watcher seeks past the job.
         const jobLast = BigInt(found.lastOffset);
         const last = BigInt(batchLast);
-        const upTo = jobLast < last ? jobLast : last;
-        // Before the range's offset can be committed (the watcher commits after this), its dead
-        // letters are stored: those of the range the job covers that it does not hold as events.
-        // A job made by an ingestor with other settings (MAX_MESSAGE_BYTES) may hold a message
-        // this one finds invalid; it is counted there, and a dead letter of it would count it twice.
-        const held = deadLetters.length > 0 ? eventOffsets(found) : new Set<string>();
-        await this.storeDeadLetters(
-          partition,
-          deadLetters.filter((d) => BigInt(d.offset) <= upTo && !held.has(d.offset)),
-        );
-        control.resolveOffset(upTo.toString());
+        control.resolveOffset((jobLast < last ? jobLast : last).toString());
         this.consumer.pause([{ topic, partitions: [partition] }]);
         this.watch(id, found);
         return;
@@ -541,6 +532,8 @@ export class Forwarder {
     }
 
     w.state = "committing";
+    w.cause = undefined;
+    w.reason = undefined;
     const last = BigInt(w.data.lastOffset);
     const lastTimestamp = w.data.lastTimestamp === undefined ? undefined : String(w.data.lastTimestamp);
     for (;;) {
@@ -696,30 +689,28 @@ export class Forwarder {
       cause: "log-replaced",
       reason: b.reason,
     }));
+    // Only this assignment's: a revoked partition's positioning ends when its loop wakes.
     const unpositioned: PartitionStatus[] = [...this.positioning.values()].flatMap((p) =>
-      p.error === undefined
+      p.generation !== this.generation || p.error === undefined
         ? []
         : [{ partition: p.partition, state: "held-back", cause: "positioning", reason: p.error }],
     );
     return [...watched, ...blocked, ...unpositioned];
   }
 
+  /** Partitions with a job submitted and not yet completed and committed. */
+  openJobs(): number {
+    return this.watches.size;
+  }
+
   /** How many partitions are held back, per cause (every cause, 0 when none). */
   heldBack(): Map<HoldCause, number> {
     const counts = new Map<HoldCause, number>(HOLD_CAUSES.map((c) => [c, 0]));
     for (const s of this.status())
-      if (s.cause !== undefined) counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
+      if (s.state === "held-back" && s.cause !== undefined)
+        counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
     return counts;
   }
-}
-
-/** The offsets (decimal) of a job's valid events. */
-function eventOffsets(job: ReadJobData): Set<string> {
-  const first = BigInt(job.firstOffset);
-  const out = new Set<string>();
-  for (const deltas of Object.values(job.articles))
-    for (const d of deltas) out.add((first + BigInt(d)).toString());
-  return out;
 }
 
 /** Exponential backoff for a repeated error, logging it once per repeatLogMs. */

@@ -118,7 +118,7 @@ export async function startIngestor(
   );
   ingestorGauges(registry, {
     heldBack: () => forwarder.heldBack(),
-    openJobs: () => forwarder.status().length,
+    openJobs: () => forwarder.openJobs(),
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
   queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));
