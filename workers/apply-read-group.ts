@@ -87,7 +87,7 @@ function firstEventOffset(job: ReadJobData): bigint {
  * the job completes, and jobs of a partition complete in order, so every event at or below
  * `through` has a timestamp at or below `maxTimestamp`; a true replay has at least one such.
  */
-export function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
+function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
   if (entry === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
   if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;

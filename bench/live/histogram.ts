@@ -3,7 +3,7 @@
 // ("<= 0.05 s", "in (1, 2.5] s", "> 300 s"), never as an interpolated value. Pure.
 import type { PrometheusSample } from "../peers/measure.js";
 
-export interface CumulativeBucket {
+interface CumulativeBucket {
   /** Upper bound in the metric's unit; Infinity for the `+Inf` bucket. */
   le: number;
   /** Observations at or below `le` (cumulative, as Prometheus exposes them). */

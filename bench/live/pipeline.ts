@@ -8,7 +8,7 @@ import type { Admin } from "kafkajs";
 import { type PipelineRole, pipelineSetup, spawnPipelineProcess, stopChild } from "../peers/children.js";
 import { deleteKeysMatching, type Services } from "../peers/services.js";
 
-export type Role = PipelineRole;
+type Role = PipelineRole;
 
 const READY_TIMEOUT_MS = 180_000;
 const READY_POLL_MS = 250;
@@ -54,7 +54,7 @@ process.on("exit", () => {
   for (const child of liveChildren) child.kill("SIGKILL");
 });
 
-export async function httpGet(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
+async function httpGet(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
 }
 
@@ -64,7 +64,7 @@ export async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-export interface PipelineChild {
+interface PipelineChild {
   role: Role;
   pid: number;
   port: number;

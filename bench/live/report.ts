@@ -7,7 +7,7 @@ import type { LagSample, LagVerdict } from "./lag.js";
 import type { ProduceResult } from "./producer.js";
 import { BEHIND_THRESHOLD_MS } from "./schedule.js";
 
-export interface ProcessCpu {
+interface ProcessCpu {
   pid: number;
   cpuSeconds: number;
   percentOfOneCore: number;
@@ -44,14 +44,14 @@ export type ProducerFigures = Pick<
   | "fellBehind"
 >;
 
-export interface LoadCpu {
+interface LoadCpu {
   /** Wall seconds of the window (the producing period). */
   seconds: number;
   ingestorPercent: number;
   workerPercent: number;
 }
 
-export interface ExactFigures {
+interface ExactFigures {
   /** Articles in the acknowledged sends or in MongoDB. */
   articles: number;
   /** Articles whose read_cnt differs from the acknowledged sends'. */
@@ -106,11 +106,11 @@ export function formatInt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-export function formatPercent(p: number): string {
+function formatPercent(p: number): string {
   return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
 }
 
-export function formatSeconds(s: number | undefined | null): string {
+function formatSeconds(s: number | undefined | null): string {
   if (s === undefined || s === null) return "n/a";
   if (s < 10) return `${s.toFixed(3)} s`;
   return `${s.toFixed(1)} s`;

@@ -30,7 +30,7 @@ export function barLabel(r: RatedResult): string {
 }
 
 /** Rough width of a label in 14 px bold sans-serif (DejaVu Sans Bold digits are ~9.7 px). */
-export function labelWidth(label: string): number {
+function labelWidth(label: string): number {
   return label.length * 9.2;
 }
 

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { loadConfig } from "../../src/config.js";
 import { ROOT, SERVICE_VARIABLES } from "./services.js";
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -15,7 +15,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** This shell's environment without any pipeline setting but the service locations. */
-export function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
+function childEnvironment(own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
   const settings = new Set(Object.keys(loadConfig({})));
   for (const key of SERVICE_VARIABLES) settings.delete(key);
   const env: NodeJS.ProcessEnv = {};
@@ -85,12 +85,12 @@ export function spawnPipelineProcess(role: PipelineRole, env: NodeJS.ProcessEnv)
   });
 }
 
-export function hasExited(child: ChildProcess): boolean {
+function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
 /** Whether the child exited within `ms`. */
-export function exited(child: ChildProcess, ms: number): Promise<boolean> {
+function exited(child: ChildProcess, ms: number): Promise<boolean> {
   if (hasExited(child)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);

@@ -23,7 +23,7 @@ export interface MongoFigures {
 }
 
 /** A design that is running. */
-export interface Started {
+interface Started {
   /** Events done so far, for designs that write nothing; others are polled in MongoDB. */
   progress?: () => number;
   /** When the last event was done (performance.now()), for designs that know it exactly. */
@@ -39,7 +39,7 @@ export interface Started {
   stop: () => Promise<void>;
 }
 
-export interface Prepared {
+interface Prepared {
   /** Starts the design; the drain time runs from the call. */
   start(): Promise<Started>;
   /** Closes its clients and removes its queues; runs whatever happened. */

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { integer, UsageError } from "../shared/cli.js";
 
-export const DESIGNS = ["ceiling", "seed", "naive", "pipeline"] as const;
+const DESIGNS = ["ceiling", "seed", "naive", "pipeline"] as const;
 export type DesignName = (typeof DESIGNS)[number];
 
 export interface PeersOptions {

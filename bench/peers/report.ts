@@ -69,7 +69,7 @@ export function formatRatio(r: number | null): string {
   return `${r.toFixed(2)}x`;
 }
 
-export function formatMiB(bytes: number): string {
+function formatMiB(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 

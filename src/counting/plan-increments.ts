@@ -69,7 +69,7 @@ export interface StoredState {
 }
 
 /** One message of a partition, as a counted dead letter and an event are matched. */
-export function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string): string {
+function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string): string {
   return `${partitionKeyOfMessage}@${offset}`;
 }
 

@@ -15,7 +15,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Paths a load balancer or orchestrator probes without credentials. */
 const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 

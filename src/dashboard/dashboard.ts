@@ -17,7 +17,7 @@ import { InteractiveStore } from "../store/interactives.js";
 import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
 
-export const BOARD_PATH = "/queues";
+const BOARD_PATH = "/queues";
 
 /**
  * Bull Board's "update data" is refused for every job. A read job's data is the events of a Kafka

@@ -12,7 +12,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** No document: zeros, at version 0 (the version a document's first write starts from). */
 const ABSENT: VersionedCounts = { readCnt: 0, likeCnt: 0, collectCnt: 0, version: 0 };
 
-export interface InteractiveView extends Counts {
+interface InteractiveView extends Counts {
   biz: string;
   bizId: string;
 }

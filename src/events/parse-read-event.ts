@@ -10,7 +10,7 @@
 //   a string, bool, object, array or non-integer number is an error;
 // - nesting deeper than 10000 is an error, as in Go.
 
-export interface ReadEvent {
+interface ReadEvent {
   aid: bigint;
   uid: bigint;
 }

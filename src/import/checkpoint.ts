@@ -3,7 +3,7 @@
 // it was handled (written, found imported already, or skipped with a reason).
 import { type Collection, type Db, Long } from "mongodb";
 
-export const IMPORTS_COLLECTION = "imports";
+const IMPORTS_COLLECTION = "imports";
 
 interface CheckpointDoc {
   _id: string;

@@ -24,7 +24,7 @@ export interface ImportDeps {
 }
 
 /** The collection with the writes pinned to majority + journal, whatever the URL asks for. */
-export function importCollection(db: Db): Collection<ImportedDoc> {
+function importCollection(db: Db): Collection<ImportedDoc> {
   return db.collection<ImportedDoc>(COLLECTION, { writeConcern: { w: "majority", journal: true } });
 }
 

@@ -21,10 +21,10 @@ import { type AnyBulkWriteOperation, Long } from "mongodb";
 import { docId, type InteractiveDoc } from "../store/interactives.js";
 import type { ImportRow } from "./check-row.js";
 
-export const IMPORTED_FROM = "mysql";
+const IMPORTED_FROM = "mysql";
 
 /** What a document records of the base added to it. */
-export interface ImportedMarker {
+interface ImportedMarker {
   from: typeof IMPORTED_FROM;
   /** The MySQL row's id. */
   id: Long;

@@ -4,7 +4,7 @@ import type { BatchOutcome, SkippedRow } from "./write-batch.js";
 
 const EXAMPLES = 5;
 
-export interface SkipReason {
+interface SkipReason {
   count: number;
   /** The first few row ids skipped for it. */
   rowIds: string[];

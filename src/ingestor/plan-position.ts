@@ -23,7 +23,7 @@ export function encodeLastApplied(a: LastApplied): string {
   return `${a.life}@${a.offset}@${a.timestamp}`;
 }
 
-export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
+function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
   const m = /^(.+)@(\d{1,19})@(-?\d{1,19})$/.exec(metadata ?? "");
   if (m === null) return undefined;
   return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };

@@ -20,7 +20,7 @@ export interface DeadLetterData {
   reason: string;
 }
 
-export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
+const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
 
 /** A dead letter's id names its message (see message-id.ts). */
 export function deadLetterId(

@@ -5,7 +5,7 @@ import { type DeadLetterData, deadLetterId, deadLetterJobName } from "./dead-let
 import type { DeadLetterQueue, ReadQueue } from "./queues.js";
 import { type JobRange, type ReadJobData, readJobName } from "./read-job.js";
 
-export type SinkJobState = "waiting" | "active" | "delayed" | "completed" | "failed";
+type SinkJobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 
 export interface SinkJob {
   state: SinkJobState;

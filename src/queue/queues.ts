@@ -16,7 +16,7 @@ type QueueConfig = Pick<
  * person retries them. Completed jobs are kept so a redelivered range finds its job; correctness
  * does not depend on that (MongoDB's per-partition marks do), only efficiency.
  */
-export function jobOptions(config: QueueConfig): JobsOptions {
+function jobOptions(config: QueueConfig): JobsOptions {
   return {
     attempts: config.JOB_ATTEMPTS,
     backoff: { type: "exponential", delay: config.JOB_BACKOFF_MS, jitter: 0.5 },

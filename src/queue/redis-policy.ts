@@ -9,7 +9,7 @@ import { commandConnection, type RedisClient, servers } from "../redis/connectio
  * The maxmemory-policy of the Redis, or the first one found evicting among a cluster's masters,
  * from INFO (which works where CONFIG is disabled, as on managed Redis).
  */
-export async function maxmemoryPolicy(redis: RedisClient): Promise<string | undefined> {
+async function maxmemoryPolicy(redis: RedisClient): Promise<string | undefined> {
   let found: string | undefined;
   for (const server of servers(redis)) {
     const policy = /^maxmemory_policy:(\S+)/m.exec(await server.info("memory"))?.[1];

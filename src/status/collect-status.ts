@@ -10,7 +10,7 @@ import type { DeadLetterQueue, ReadQueue } from "../queue/queues.js";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
 
-export interface HeldBack {
+interface HeldBack {
   partition: number;
   cause: HoldCause;
   range: string;

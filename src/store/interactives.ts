@@ -24,11 +24,11 @@ import { type ArticlePlan, deadLetterOffsetKey, type StoredState } from "../coun
 
 export const COLLECTION = "interactives";
 /** Per topic-partition: the highest offset applied and the latest timestamp among its events. */
-export const LEDGER_COLLECTION = "partition_ledger";
+const LEDGER_COLLECTION = "partition_ledger";
 // wtimeout: a majority that cannot be reached (a secondary down in a primary-secondary-arbiter
 // set) fails the group after a minute, to be retried and seen, instead of hanging it.
-export const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true, wtimeoutMS: 60_000 };
-export const READ_CONCERN: ReadConcernLike = { level: "majority" };
+const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true, wtimeoutMS: 60_000 };
+const READ_CONCERN: ReadConcernLike = { level: "majority" };
 const DUPLICATE_KEY = 11000;
 const READ_SLICE = 200;
 /** Unique indexes a compare-and-set upsert collides with when the document changed meanwhile. */
@@ -36,7 +36,7 @@ const READ_SLICE = 200;
 const CONFLICT_INDEXES = new Set(["_id_", "id_version", "id_imported"]);
 
 /** The index a duplicate-key error names (from its message, which every server version has). */
-export function duplicateKeyIndex(message: string): string | undefined {
+function duplicateKeyIndex(message: string): string | undefined {
   return /index: (\S+) dup key/.exec(message)?.[1];
 }
 
@@ -115,7 +115,7 @@ function toNumber(v: unknown): number {
 }
 
 /** What the store's pipeline operations cost: one call per MongoDB command sent. */
-export type StoreOp = "read" | "write" | "ledger_read" | "ledger_write";
+type StoreOp = "read" | "write" | "ledger_read" | "ledger_write";
 export type StoreObserver = (op: StoreOp, documents: number) => void;
 
 export class InteractiveStore {

@@ -5,7 +5,7 @@ import { type Connection, createConnection } from "mysql2/promise";
 import { uniqueName } from "./env.js";
 
 /** Server URL without a database: MYSQL_URL, or the local MariaDB's test user. */
-export function mysqlServerUrl(): string {
+function mysqlServerUrl(): string {
   const url = new URL(
     process.env.MYSQL_URL || `mysql://test:test@127.0.0.1:${process.env.LOCAL_MARIADB_PORT || "3306"}/`,
   );
@@ -14,7 +14,7 @@ export function mysqlServerUrl(): string {
 }
 
 /** The Go service's table, as its GORM model creates it. */
-export const GO_TABLE_DDL = `CREATE TABLE interactives (
+const GO_TABLE_DDL = `CREATE TABLE interactives (
   id bigint auto_increment primary key,
   biz_id bigint not null,
   biz varchar(128) not null,

@@ -113,7 +113,7 @@ export const pipeline: Design = {
  * else n/a, saying why.
  */
 /** Sums of the worker's interactive_mongo_{documents,commands}_total over every op, if exposed. */
-export function workerMongoCounters(
+function workerMongoCounters(
   metrics: ReadonlyMap<string, number>,
 ): { documents: number; commands: number } | undefined {
   let documents: number | undefined;
