@@ -4,7 +4,7 @@
 // dead letters.
 import type { Admin } from "kafkajs";
 import type { Config } from "../config.js";
-import type { HoldCause } from "../ingestor/forwarder.js";
+import type { HoldCause } from "../ingestor/partition-status.js";
 import { consumerLag, type PartitionLag } from "../kafka/consumer-lag.js";
 import type { DeadLetterQueue, ReadQueue } from "../queue/queues.js";
 

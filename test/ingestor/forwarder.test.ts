@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { pino } from "pino";
-import { type BatchInput, type ConsumerControl, Forwarder } from "../../src/ingestor/forwarder.js";
+import type { BatchInput, ConsumerControl } from "../../src/ingestor/consumer-control.js";
+import { Forwarder } from "../../src/ingestor/forwarder.js";
 import type { DeadLetterData } from "../../src/queue/dead-letter.js";
 import type { JobSink, SinkJob } from "../../src/queue/job-sink.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";

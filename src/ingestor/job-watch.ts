@@ -1,0 +1,213 @@
+// The watch of one partition's open job: it waits for the job to complete with its own range
+// applied, then commits the offset after that range, and hands the partition back to be read on.
+// Errors while watching or committing (Redis or Kafka away) are retried with backoff, never taken
+// as completion; a job that vanished from Redis is added again; a job that failed all its
+// attempts, or completed with another range than its data, holds the partition back until a
+// person retries it. A partition is resumed only by a watch that committed.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../logger.js";
+import type { JobSink } from "../queue/job-sink.js";
+import { type ReadJobData, sameRange } from "../queue/read-job.js";
+import type { HoldCause, PartitionState, PartitionStatus } from "./partition-status.js";
+import { Backoff, type ForwarderTiming } from "./timing.js";
+
+/** What a watch needs of the forwarder. */
+export interface WatchContext {
+  readonly sink: JobSink;
+  readonly timing: ForwarderTiming;
+  readonly log: Logger;
+  /** Commits the offset after `last`, naming the message at `last` in the metadata. */
+  commit(topic: string, partition: number, last: bigint, lastTimestamp?: string): Promise<void>;
+  /** The job's range is applied and committed: read the partition on after it. */
+  committed(watch: JobWatch, last: bigint, lastTimestamp: string | undefined): void;
+}
+
+export class JobWatch {
+  state: PartitionState = "waiting";
+  cause: HoldCause | undefined;
+  reason: string | undefined;
+  since = Date.now();
+  cancelled = false;
+  readonly done: Promise<void>;
+  private wakeUp = () => {};
+
+  constructor(
+    readonly jobId: string,
+    /** The job's data as last found: a job replaced under its id is followed. */
+    public data: ReadJobData,
+    private readonly ctx: WatchContext,
+  ) {
+    this.done = this.follow().catch((err: unknown) => {
+      // follow() handles its errors itself; this is a bug. The partition stays paused (never
+      // resumed without a completed job): an operator sees it held back and restarts.
+      this.holdBack("watcher-stopped", `watcher stopped: ${String(err)}`);
+      ctx.log.error({ err, jobId }, "watcher stopped; partition held back until the ingestor restarts");
+    });
+  }
+
+  /** Looks at the job now (it completed or failed: BullMQ's event stream said so). */
+  wake(): void {
+    this.wakeUp();
+  }
+
+  /** Stops watching, without committing (the partition is another's now, or the ingestor stops). */
+  cancel(): void {
+    this.cancelled = true;
+    this.wakeUp();
+  }
+
+  status(): PartitionStatus {
+    return {
+      partition: this.data.partition,
+      state: this.state,
+      ...(this.cause !== undefined ? { cause: this.cause } : {}),
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+    };
+  }
+
+  /** Waits for the watched job to complete, then commits past it and hands the partition back. */
+  private async follow(): Promise<void> {
+    const { jobId, ctx } = this;
+    const { topic, partition } = this.data;
+    const { sink, timing, log } = ctx;
+    const errors = new Backoff(timing);
+    let lastHeldBackLog = 0;
+    let vanished = 0;
+    for (;;) {
+      if (this.cancelled) return;
+      let job: Awaited<ReturnType<JobSink["inspect"]>>;
+      try {
+        job = await sink.inspect(jobId);
+        if (job === undefined) {
+          // Redis lost the job (flushed, restored from an old snapshot, removed by hand): add it
+          // again. Its events above the marks are applied; those below are skipped.
+          vanished++;
+          log.warn({ jobId, times: vanished }, "job vanished from Redis; adding it again");
+          if (vanished >= timing.vanishedLimit) {
+            this.holdBack(
+              "job-vanished",
+              `job vanished ${vanished} times in a row (is KEEP_COMPLETED_* too low?)`,
+            );
+          }
+          if (!this.cancelled) await sink.add(jobId, this.data);
+          errors.reset();
+          await this.sleepUnlessWoken(timing.pollMs / 4);
+          continue;
+        }
+      } catch (err) {
+        errors.note(err, log, { jobId, partition }, "cannot read the job's state; retrying");
+        await this.sleepUnlessWoken(errors.next());
+        continue;
+      }
+      errors.reset();
+      if (this.cancelled) return;
+      vanished = 0;
+      if (!sameRange(job.data, this.data)) {
+        // Someone replaced the job under this id with another range: its range is what will
+        // be applied, so it is what gets committed.
+        log.warn(
+          { jobId, watched: this.data.lastOffset, found: job.data.lastOffset },
+          "the job under this id covers another range; following it",
+        );
+        this.data = job.data;
+      }
+      // Completed, the job says which range its worker applied: only that range, when it is the
+      // job's own, may be committed.
+      if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, this.data)) break;
+      const held: [HoldCause, string] | undefined =
+        job.state === "failed"
+          ? ["job-failed", job.failedReason ?? "failed all its attempts"]
+          : job.state === "completed"
+            ? [
+                "job-range",
+                `completed having applied ${job.applied ? `${job.applied.firstOffset}-${job.applied.lastOffset}` : "no range it names"}, ` +
+                  `while its data covers ${this.data.firstOffset}-${this.data.lastOffset} (was its data edited?); retry it`,
+              ]
+            : undefined;
+      if (held !== undefined) {
+        this.holdBack(...held);
+        if (Date.now() - lastHeldBackLog >= timing.repeatLogMs) {
+          lastHeldBackLog = Date.now();
+          log.error(
+            {
+              jobId,
+              partition,
+              since: new Date(this.since).toISOString(),
+              cause: this.cause,
+              reason: this.reason,
+            },
+            "partition held back: its job did not apply its range; retry it (dashboard) and the partition resumes",
+          );
+        }
+      } else if (this.state === "held-back") {
+        this.state = "waiting";
+        this.cause = undefined;
+        this.reason = undefined;
+        log.info({ jobId, partition }, "held-back job was retried");
+      }
+      await this.sleepUnlessWoken(timing.pollMs);
+    }
+
+    this.state = "committing";
+    this.cause = undefined;
+    this.reason = undefined;
+    const last = BigInt(this.data.lastOffset);
+    const lastTimestamp = this.data.lastTimestamp === undefined ? undefined : String(this.data.lastTimestamp);
+    for (;;) {
+      if (this.cancelled) return;
+      try {
+        await ctx.commit(topic, partition, last, lastTimestamp);
+        break;
+      } catch (err) {
+        // Not yet committed: the partition must stay paused. A rebalance that took the partition
+        // away cancels this watch; otherwise the commit goes through later.
+        errors.note(err, log, { jobId, partition }, "offset commit failed; retrying");
+        await this.sleepUnlessWoken(errors.next());
+      }
+    }
+    if (this.cancelled) return;
+    ctx.committed(this, last, lastTimestamp);
+  }
+
+  private holdBack(cause: HoldCause, reason: string): void {
+    if (this.state !== "held-back") this.since = Date.now();
+    this.state = "held-back";
+    this.cause = cause;
+    this.reason = reason;
+  }
+
+  /** Sleeps `ms`, or less when woken (the job settled, the watch was cancelled). */
+  private sleepUnlessWoken(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Adds the job, or finds the one already there with that id; returns the job's real data. */
+export async function submitJob(
+  ctx: Pick<WatchContext, "sink" | "timing" | "log">,
+  id: string,
+  data: ReadJobData,
+): Promise<ReadJobData> {
+  for (let attempt = 0; ; attempt++) {
+    if (attempt === 5) throw new Error(`job ${id} disappears as soon as it is added`);
+    if (attempt > 0) await sleep(ctx.timing.retryMinMs * 2 ** attempt);
+    await ctx.sink.add(id, data);
+    const job = await ctx.sink.inspect(id);
+    if (job !== undefined) {
+      if (job.data.lastOffset !== data.lastOffset) {
+        ctx.log.info(
+          { jobId: id, found: job.data.lastOffset, fetched: data.lastOffset },
+          "range already has a job; following it",
+        );
+      }
+      return job.data;
+    }
+    // Removed between add and read (retention): add again.
+  }
+}

@@ -1,0 +1,37 @@
+// What a partition of an ingestor is doing, and why it is held back: one value per cause that
+// every report (log line, gauge label, /readyz, npm run status) shows the same way.
+
+/**
+ * waiting: the job is queued, running or backing off; held-back: the partition waits, for a
+ * person or for Kafka (see HoldCause); committing: completed, its offset being committed.
+ */
+export type PartitionState = "waiting" | "held-back" | "committing";
+
+/**
+ * Why a partition is held back, the one value every report (log line, the
+ * interactive_partitions_held_back gauge's label, /readyz, status) shows:
+ * - job-failed: its job failed all its attempts; retry it in the dashboard;
+ * - job-vanished: its job keeps vanishing from Redis (evicted, flushed, KEEP_COMPLETED_* too low);
+ * - job-range: its job completed having applied another range than its data (data edited?);
+ *   retry it;
+ * - log-replaced: the log is not the one its position came from (topic re-created or replaced);
+ * - positioning: its position cannot be read (Kafka's admin calls fail); retried by itself;
+ * - watcher-stopped: a bug stopped the watch of its job; restart the ingestor.
+ */
+export const HOLD_CAUSES = [
+  "job-failed",
+  "job-vanished",
+  "job-range",
+  "log-replaced",
+  "positioning",
+  "watcher-stopped",
+] as const;
+export type HoldCause = (typeof HOLD_CAUSES)[number];
+
+export interface PartitionStatus {
+  partition: number;
+  state: PartitionState;
+  /** Why the partition is held back, and what was seen. */
+  cause?: HoldCause;
+  reason?: string;
+}

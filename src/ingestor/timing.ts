@@ -1,0 +1,45 @@
+// How long the ingestor's forwarder waits: polls, retries with backoff, repeated logs.
+import type { Logger } from "../logger.js";
+
+export interface ForwarderTiming {
+  /** How often a watcher looks at its job when no event woke it. */
+  pollMs: number;
+  /** First and longest wait after an error (doubling in between). */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** How often a held-back partition (or a repeated error) is logged again. */
+  repeatLogMs: number;
+  /** A job found missing this many times in a row counts as held back. */
+  vanishedLimit: number;
+}
+
+export const DEFAULT_TIMING: ForwarderTiming = {
+  pollMs: 1000,
+  retryMinMs: 100,
+  retryMaxMs: 5000,
+  repeatLogMs: 60_000,
+  vanishedLimit: 3,
+};
+
+/** Exponential backoff for a repeated error, logging it once per repeatLogMs. */
+export class Backoff {
+  private delay = 0;
+  private lastLog = 0;
+
+  constructor(private readonly timing: ForwarderTiming) {}
+
+  next(): number {
+    this.delay = this.delay === 0 ? this.timing.retryMinMs : Math.min(this.delay * 2, this.timing.retryMaxMs);
+    return this.delay;
+  }
+
+  reset(): void {
+    this.delay = 0;
+  }
+
+  note(err: unknown, log: Logger, fields: Record<string, unknown>, msg: string): void {
+    if (this.delay !== 0 && Date.now() - this.lastLog < this.timing.repeatLogMs) return;
+    this.lastLog = Date.now();
+    log.warn({ ...fields, err }, msg);
+  }
+}
