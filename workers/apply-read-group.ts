@@ -182,7 +182,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   // the cache follows exactly that write. An article found applied already (a replay) was not
   // written: its document is at the version read or later, and a hash older than that is dropped
   // (its writer died between MongoDB and the cache). See cache/incr-if-current.lua.
-  const cache = await deps.cache.applyWrites(
+  const followed = await deps.cache.applyWrites(
     applied.map((plan) => ({
       key: cacheKey(BIZ, plan.aid),
       version: plan.expectedVersion ?? 0,
@@ -223,8 +223,8 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       events: jobs.reduce((n, j) => n + j.events, 0),
       articles: events.size,
       added: applied.reduce((n, p) => n + p.delta, 0),
-      cacheIncremented: cache.incremented,
-      cacheInvalidated: cache.dropped,
+      cacheIncremented: followed.incremented,
+      cacheInvalidated: followed.dropped,
     },
     failed,
   };

@@ -33,7 +33,7 @@ export function startDeadLetterWorker(
       const counted = await deps.store.countDeadLetter(BIZ, parsed.event.aid, id, Date.now());
       // Dropped rather than brought forward: the document's version before this count is not
       // known here. The read path refills the key.
-      await deps.cache.drop([cacheKey(BIZ, parsed.event.aid)]);
+      await deps.cache.drop(cacheKey(BIZ, parsed.event.aid));
       log.info({ deadLetter: id, aid: parsed.event.aid.toString(), counted }, "dead letter is valid now");
       return { aid: parsed.event.aid.toString(), counted };
     },

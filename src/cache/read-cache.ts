@@ -99,14 +99,9 @@ export class ReadCache {
     return applied;
   }
 
-  /** Deletes keys whose hashes may no longer hold their document's counters. */
-  async drop(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    if (!(this.redis instanceof Cluster)) {
-      await this.redis.del(...keys);
-      return;
-    }
-    await Promise.all([...bySlot(keys, (k) => k)].map(([, group]) => this.redis.del(...group)));
+  /** Deletes a key whose hash may no longer hold its document's counters. */
+  async drop(key: string): Promise<void> {
+    await this.redis.del(key);
   }
 
   async get(key: string): Promise<Counts | null> {

@@ -4,7 +4,7 @@
 // to add are exactly those above the mark, whatever was applied, retried or re-created before.
 // The write that adds them also moves the marks, and applies only if the document's version is
 // still the one the plan was made from (compare-and-set), so two workers can never both add.
-import { topicLife } from "../queue/message-id.js";
+import { parseMessageId, topicLife } from "../queue/message-id.js";
 import type { ReadJobData } from "../queue/read-job.js";
 
 /** Field-safe name of a topic-partition (of one topic life) inside a document's `offsets` map. */
@@ -73,14 +73,10 @@ function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string
   return `${partitionKeyOfMessage}@${offset}`;
 }
 
-/**
- * The message a dead letter id names (`<topic life>-p<partition>-o<offset>[-t<timestamp>]`, see
- * queue/message-id.ts) as messageOffsetKey, or undefined for an id of another form.
- */
+/** The message a dead letter id names (see queue/message-id.ts) as messageOffsetKey. */
 export function deadLetterOffsetKey(id: string): string | undefined {
-  const m = /^(.+)-p(\d+)-o(\d+)(?:-t-?\d+)?$/.exec(id);
-  if (m === null) return undefined;
-  return messageOffsetKey(partitionKey(m[1] as string, Number(m[2])), m[3] as string);
+  const m = parseMessageId(id);
+  return m === undefined ? undefined : messageOffsetKey(partitionKey(m.life, m.partition), m.offset);
 }
 
 export interface ArticlePlan {

@@ -42,10 +42,10 @@ export function readApi(
       // key may hold the document one write behind. Read the version again: moved (or unknown),
       // drop the key. A write after this read finds the key at its version and brings it forward.
       const now = await deps.store.find(biz, BigInt(bizId)).catch(async (err: unknown) => {
-        await deps.cache.drop([key]);
+        await deps.cache.drop(key);
         throw err;
       });
-      if ((now?.version ?? 0) !== version) await deps.cache.drop([key]);
+      if ((now?.version ?? 0) !== version) await deps.cache.drop(key);
     }
     return { biz, bizId, ...counts } satisfies InteractiveView;
   });

@@ -30,3 +30,11 @@ export function messageId(m: MessageName): string {
   const base = `${topicLife(m.topic, m.incarnation)}-p${m.partition}-o${m.offset}`;
   return m.timestamp === undefined ? base : `${base}-t${m.timestamp}`;
 }
+
+/** The topic life, partition and offset a messageId names, or undefined for an id of another form. */
+export function parseMessageId(id: string): { life: string; partition: number; offset: string } | undefined {
+  // Greedy on the life: after the real `-p<n>-o<n>` an id holds only `-t<timestamp>`.
+  const m = /^(.+)-p(\d+)-o(\d+)(?:-t-?\d+)?$/.exec(id);
+  if (m === null) return undefined;
+  return { life: m[1] as string, partition: Number(m[2]), offset: m[3] as string };
+}

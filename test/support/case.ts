@@ -60,7 +60,12 @@ export function servicePid(name: string): number {
  * answers nothing), then resumes it.
  */
 export async function pauseService(name: string, ms: number): Promise<void> {
-  const pid = servicePid(name);
+  await pauseProcess(servicePid(name), ms);
+}
+
+/** Pauses a process (SIGSTOP: a long GC, a frozen VM) for `ms`, then resumes it. */
+async function pauseProcess(pid: number | undefined, ms: number): Promise<void> {
+  assert.ok(pid !== undefined, "a process to pause");
   process.kill(pid, "SIGSTOP");
   try {
     await sleep(ms);
@@ -121,14 +126,9 @@ export class Case {
     await child.exited;
   }
 
-  /** Pauses a process (SIGSTOP: a long GC, a frozen VM) for `ms`, then resumes it. */
+  /** Pauses one of the case's processes (see pauseProcess). */
   async pause(child: Child, ms: number): Promise<void> {
-    child.proc.kill("SIGSTOP");
-    try {
-      await sleep(ms);
-    } finally {
-      child.proc.kill("SIGCONT");
-    }
+    await pauseProcess(child.proc.pid, ms);
   }
 
   async stop(child: Child): Promise<void> {
