@@ -50,7 +50,12 @@ export interface GroupResult {
  */
 export type ArticleStore = Pick<
   InteractiveStore,
-  "readLedger" | "readState" | "applyPlans" | "advanceLedger"
+  | "readLedger"
+  | "readState"
+  | "applyPlans"
+  | "advanceLedger"
+  | "readDeadLetterOffsets"
+  | "recordDeadLetterOffsets"
 >;
 
 /** What a group needs of the cache (ReadCache). */
@@ -88,14 +93,16 @@ function firstEventOffset(job: ReadJobData): bigint {
  * `through` has a timestamp at or below `maxTimestamp`; a true replay has at least one such.
  */
 function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
-  if (entry === undefined || job.events === 0) return undefined;
+  // A ledger of dead letters only (no latest timestamp) holds nothing to check against.
+  const latest = entry?.maxTimestamp;
+  if (entry === undefined || latest === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
-  if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;
+  if (first > entry.through || job.firstTimestamp <= latest) return undefined;
   const key = partitionKey(job.topic, job.partition, job.incarnation);
   return (
     `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
     `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.firstTimestamp)}) ` +
-    `are all newer than any applied (up to ${iso(entry.maxTimestamp)}). Nothing of this job was ` +
+    `are all newer than any applied (up to ${iso(latest)}). Nothing of this job was ` +
     `counted. ${NEW_INCARNATION_STEPS}`
   );
 }
@@ -112,7 +119,17 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   }
   const live = jobs.filter((j) => !failed.has(j));
 
-  const events = aggregateGroup(live);
+  // A range applied before (a replay) keeps what its first job made of each message: one that
+  // job left to the dead-letter queue is no event now, whatever this job's ingestor read it as.
+  const replayed = live.flatMap((job) => {
+    const through = ledger.get(keyOf(job))?.through;
+    const first = BigInt(job.firstOffset);
+    if (through === undefined || first > through) return [];
+    const last = BigInt(job.lastOffset);
+    return [{ key: keyOf(job), first, last: last < through ? last : through }];
+  });
+  const leftToDeadLetters = await deps.store.readDeadLetterOffsets(replayed);
+  const events = aggregateGroup(live, leftToDeadLetters);
   const applied: ArticlePlan[] = [];
   const rejected = new Map<string, string>();
   const known = deps.states;
@@ -167,11 +184,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       }
       const marks = new Map(before?.marks ?? []);
       for (const [key, mark] of plan.nextMarks) marks.set(key, mark);
-      known.set(plan.aid, {
-        version: (plan.expectedVersion ?? 0) + 1,
-        marks,
-        ...(before?.deadLetters ? { deadLetters: before.deadLetters } : {}),
-      });
+      known.set(plan.aid, { version: (plan.expectedVersion ?? 0) + 1, marks });
     }
     // A conflict means another writer changed the document since we read it: re-read, re-plan.
     todo = [...result.conflicts];
@@ -203,16 +216,28 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     }
   }
 
-  // The ledger moves for the jobs applied in full, before they complete (see restartReason).
+  // For the jobs applied in full, before they complete: first the messages their ranges left to
+  // the dead-letter queue, where the range is applied for the first time (above the ledger; a
+  // replay keeps what its first job decided), then the ledger (see restartReason). A dead letter
+  // is counted only when its message is recorded here (workers/dead-letter-worker.ts).
+  const done = live.filter((job) => !failed.has(job));
+  await deps.store.recordDeadLetterOffsets(
+    done.flatMap((job) => {
+      const through = ledger.get(keyOf(job))?.through ?? -1n;
+      const first = BigInt(job.firstOffset);
+      const offsets = (job.deadLetters ?? []).map((d) => first + BigInt(d)).filter((o) => o > through);
+      return offsets.length > 0 ? [{ key: keyOf(job), offsets }] : [];
+    }),
+  );
   const advance = new Map<string, LedgerEntry>();
-  for (const job of live) {
-    if (failed.has(job) || job.maxTimestamp === undefined) continue;
+  for (const job of done) {
     const key = keyOf(job);
     const before = advance.get(key);
     const through = BigInt(job.lastOffset);
+    const latest = Math.max(before?.maxTimestamp ?? -1, job.maxTimestamp ?? -1);
     advance.set(key, {
       through: before === undefined || through > before.through ? through : before.through,
-      maxTimestamp: Math.max(before?.maxTimestamp ?? job.maxTimestamp, job.maxTimestamp),
+      ...(latest >= 0 ? { maxTimestamp: latest } : {}),
     });
   }
   await deps.store.advanceLedger(advance, now());

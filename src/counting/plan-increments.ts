@@ -17,12 +17,28 @@ export function partitionKey(topic: string, partition: number, incarnation?: str
 /** article id -> partition key -> ascending offsets of the article's events in the group. */
 export type GroupEvents = Map<string, Map<string, bigint[]>>;
 
+/** One message of a partition, as `dead_letter_offsets` names it: `<partition key>@<offset>`. */
+export function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string): string {
+  return `${partitionKeyOfMessage}@${offset}`;
+}
+
+/** The message a dead letter's id names (see queue/message-id.ts): its partition key and offset. */
+export function deadLetterMessage(id: string): { key: string; offset: bigint } | undefined {
+  const m = parseMessageId(id);
+  return m === undefined ? undefined : { key: partitionKey(m.life, m.partition), offset: BigInt(m.offset) };
+}
+
 /**
  * Gathers the events of a group of jobs per article and partition. One (partition, offset) is one
  * read however many jobs of the group carry it (a re-added job beside its original, a stalled
- * job picked up twice, a duplicated job): offsets are kept once each.
+ * job picked up twice, a duplicated job): offsets are kept once each. A message an earlier job
+ * of its range left to the dead-letter queue (`deadLetters`, as messageOffsetKey) is not an
+ * event, whatever this job's ingestor made of it.
  */
-export function aggregateGroup(jobs: readonly ReadJobData[]): GroupEvents {
+export function aggregateGroup(
+  jobs: readonly ReadJobData[],
+  deadLetters: ReadonlySet<string> = new Set(),
+): GroupEvents {
   const sets = new Map<string, Map<string, Set<bigint>>>();
   for (const job of jobs) {
     const key = partitionKey(job.topic, job.partition, job.incarnation);
@@ -38,7 +54,10 @@ export function aggregateGroup(jobs: readonly ReadJobData[]): GroupEvents {
         offsets = new Set();
         perPartition.set(key, offsets);
       }
-      for (const d of deltas) offsets.add(first + BigInt(d));
+      for (const d of deltas) {
+        const offset = first + BigInt(d);
+        if (!deadLetters.has(messageOffsetKey(key, offset))) offsets.add(offset);
+      }
     }
   }
   const out: GroupEvents = new Map();
@@ -61,22 +80,6 @@ export interface StoredState {
   version: number | null;
   /** Partition key -> highest applied offset. */
   marks: ReadonlyMap<string, bigint>;
-  /**
-   * Messages counted as dead letters (valid after a retry), as messageOffsetKey: counted out of
-   * offset order, so the marks do not cover them, and never counted again as events.
-   */
-  deadLetters?: ReadonlySet<string>;
-}
-
-/** One message of a partition, as a counted dead letter and an event are matched. */
-function messageOffsetKey(partitionKeyOfMessage: string, offset: bigint | string): string {
-  return `${partitionKeyOfMessage}@${offset}`;
-}
-
-/** The message a dead letter id names (see queue/message-id.ts) as messageOffsetKey. */
-export function deadLetterOffsetKey(id: string): string | undefined {
-  const m = parseMessageId(id);
-  return m === undefined ? undefined : messageOffsetKey(partitionKey(m.life, m.partition), m.offset);
 }
 
 export interface ArticlePlan {
@@ -100,15 +103,9 @@ export function planIncrements(events: GroupEvents, stored: ReadonlyMap<string, 
       expectedVersion: state?.version ?? null,
       nextMarks: new Map(),
     };
-    const counted = state?.deadLetters;
     for (const [key, offsets] of perPartition) {
       const mark = state?.marks.get(key);
-      // Above the mark, and not counted already as a dead letter.
-      const fresh = offsets.filter(
-        (o) =>
-          (mark === undefined || o > mark) &&
-          (counted === undefined || !counted.has(messageOffsetKey(key, o))),
-      ).length;
+      const fresh = offsets.filter((o) => mark === undefined || o > mark).length;
       if (fresh > 0) {
         plan.delta += fresh;
         plan.nextMarks.set(key, offsets[offsets.length - 1] as bigint);

@@ -108,55 +108,40 @@ export class Forwarder {
     const messages = this.positioner.checkContinuity(topic, partition, batch.messages, control);
     if (messages === undefined) return;
 
-    let i = 0;
-    while (i < messages.length) {
-      if (this.stopping || !control.isRunning() || control.isStale()) return;
-      const chunk = messages.slice(i, i + this.config.JOB_MAX_EVENTS);
-      const {
-        job: data,
-        deadLetters,
-        lastOffset,
-        lastTimestamp,
-      } = splitRange(
-        {
-          topic,
-          partition,
-          incarnation: this.config.KAFKA_TOPIC_INCARNATION,
-          maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
-        },
-        chunk,
-      );
-      this.events?.consumed(data?.events ?? 0, deadLetters.length);
-      try {
-        // Before anything of the range can be committed, every dead letter in it is stored: a job
-        // exists only once its range's dead letters do, whoever follows it later.
-        await this.storeDeadLetters(partition, deadLetters);
-        if (data === undefined) {
-          await this.commit(topic, partition, lastOffset, lastTimestamp);
-          control.resolveOffset(lastOffset.toString());
-          i += chunk.length;
-          continue;
-        }
-        const id = readJobId(data);
-        const found = await submitJob({ sink: this.sink, timing: this.timing, log: this.log }, id, data);
-        // A rebalance meanwhile: the partition may be another's now. Leave it; whoever owns it
-        // reads the range again and finds this job by its id.
-        if (generation !== this.generation) return;
-        // The job found may be an earlier one for the same first message, covering more or
-        // less. Resolve no further than both; on completion the watch seeks past the job.
-        const jobLast = BigInt(found.lastOffset);
-        const last = BigInt(batchLast);
-        control.resolveOffset((jobLast < last ? jobLast : last).toString());
-        this.consumer.pause([{ topic, partitions: [partition] }]);
-        this.watch(id, found);
-        return;
-      } catch (err) {
-        // Redis or Kafka away: nothing of this chunk is resolved, so Kafka hands the same
-        // messages over again and they rebuild the same ids. Wait a little before that.
-        this.log.warn({ err, partition }, "could not hand the range to the queue; will fetch it again");
-        await sleep(this.timing.retryMaxMs / 5);
-        return;
-      }
+    // One job per fetch: the rest of the batch is fetched again after the job completes.
+    const chunk = messages.slice(0, this.config.JOB_MAX_EVENTS);
+    if (chunk.length === 0 || this.stopping || !control.isRunning() || control.isStale()) return;
+    const { job: data, deadLetters } = splitRange(
+      {
+        topic,
+        partition,
+        incarnation: this.config.KAFKA_TOPIC_INCARNATION,
+        maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
+      },
+      chunk,
+    );
+    this.events?.consumed(data.events, deadLetters.length);
+    try {
+      // Before anything of the range can be committed, every dead letter in it is stored: a job
+      // exists only once its range's dead letters do, whoever follows it later.
+      await this.storeDeadLetters(partition, deadLetters);
+      const id = readJobId(data);
+      const found = await submitJob({ sink: this.sink, timing: this.timing, log: this.log }, id, data);
+      // A rebalance meanwhile: the partition may be another's now. Leave it; whoever owns it
+      // reads the range again and finds this job by its id.
+      if (generation !== this.generation) return;
+      // The job found may be an earlier one for the same first message, covering more or
+      // less. Resolve no further than both; on completion the watch seeks past the job.
+      const jobLast = BigInt(found.lastOffset);
+      const last = BigInt(batchLast);
+      control.resolveOffset((jobLast < last ? jobLast : last).toString());
+      this.consumer.pause([{ topic, partitions: [partition] }]);
+      this.watch(id, found);
+    } catch (err) {
+      // Redis or Kafka away: nothing of this chunk is resolved, so Kafka hands the same
+      // messages over again and they rebuild the same ids. Wait a little before that.
+      this.log.warn({ err, partition }, "could not hand the range to the queue; will fetch it again");
+      await sleep(this.timing.retryMaxMs / 5);
     }
   }
 

@@ -1,6 +1,6 @@
 // A partition's range of messages, split into what becomes of it: one read job of its valid
-// events (none when there are none) and a dead letter per invalid message. Pure: the forwarder
-// decides what to store, commit and watch.
+// events, which also names the offsets left to the dead-letter queue, and a dead letter per
+// invalid message. Pure: the forwarder decides what to store, commit and watch.
 import type { KafkaMessage } from "kafkajs";
 import { parseReadEvent } from "../events/parse-read-event.js";
 import { type DeadLetterData, toDeadLetter } from "../queue/dead-letter.js";
@@ -15,12 +15,9 @@ export interface RangeSource {
 }
 
 export interface SplitRange {
-  /** The valid events as one job, or undefined when every message was invalid. */
-  job: ReadJobData | undefined;
+  /** The range as one job: its valid events and the offsets of its dead letters. */
+  job: ReadJobData;
   deadLetters: DeadLetterData[];
-  /** The range's last message, valid or not: what a commit of the whole range names. */
-  lastOffset: bigint;
-  lastTimestamp: string;
 }
 
 /** Splits a non-empty range of messages (ascending offsets) into its job and dead letters. */
@@ -29,8 +26,7 @@ export function splitRange(
   messages: readonly Pick<KafkaMessage, "offset" | "value" | "timestamp">[],
 ): SplitRange {
   const { topic, incarnation, partition } = source;
-  const last = messages[messages.length - 1];
-  if (last === undefined) throw new Error("splitRange needs at least one message");
+  if (messages.length === 0) throw new Error("splitRange needs at least one message");
   const builder = new ReadJobBuilder(topic, partition, incarnation);
   const deadLetters: DeadLetterData[] = [];
   for (const m of messages) {
@@ -41,16 +37,11 @@ export function splitRange(
       builder.addEvent(offset, parsed.event.aid, timestamp);
       continue;
     }
-    builder.cover(offset, timestamp);
+    builder.addDeadLetter(offset, timestamp);
     const where = { topic, ...(incarnation ? { incarnation } : {}), partition };
     deadLetters.push(
       toDeadLetter({ ...where, offset: m.offset, timestamp: m.timestamp }, m.value, parsed.reason),
     );
   }
-  return {
-    job: builder.eventCount > 0 ? builder.build() : undefined,
-    deadLetters,
-    lastOffset: BigInt(last.offset),
-    lastTimestamp: last.timestamp,
-  };
+  return { job: builder.build(), deadLetters };
 }

@@ -28,6 +28,13 @@ export interface ReadJobData {
   originTimestamp?: number;
   /** Kafka timestamp of the message at lastOffset, valid or not: names the range's last message. */
   lastTimestamp?: number;
+  /**
+   * Ascending offset deltas of the range's messages left to the dead-letter queue. The first job
+   * applied for a range records them (dead-letter-offsets), and only those are ever counted as
+   * dead letters: one message is counted once, as an event or as a dead letter, whatever
+   * MAX_MESSAGE_BYTES the ingestors that read it had.
+   */
+  deadLetters?: number[];
 }
 
 /**
@@ -85,6 +92,7 @@ export class ReadJobBuilder {
   private maxTimestamp = Number.NEGATIVE_INFINITY;
   private originTimestamp: number | undefined;
   private lastTimestamp: number | undefined;
+  private readonly deadLetters: number[] = [];
 
   constructor(
     readonly topic: string,
@@ -93,7 +101,7 @@ export class ReadJobBuilder {
   ) {}
 
   /** Records that the range covers `offset` (valid or not), sent at `timestamp`. Offsets ascend. */
-  cover(offset: bigint, timestamp: number): void {
+  private cover(offset: bigint, timestamp: number): void {
     if (this.last !== undefined && offset <= this.last) throw new Error(`offset ${offset} does not ascend`);
     if (this.first === undefined) {
       this.first = offset;
@@ -117,6 +125,12 @@ export class ReadJobBuilder {
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
+  /** The message at `offset` is not a valid event: the dead-letter queue has it. */
+  addDeadLetter(offset: bigint, timestamp: number): void {
+    this.cover(offset, timestamp);
+    this.deadLetters.push(Number(offset - (this.first as bigint)));
+  }
+
   get eventCount(): number {
     return this.events;
   }
@@ -137,9 +151,11 @@ export class ReadJobBuilder {
       events: this.events,
       articles: Object.fromEntries(this.articles),
       firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : now,
-      maxTimestamp: Number.isFinite(this.maxTimestamp) ? this.maxTimestamp : now,
+      // Only events move the ledger's latest timestamp (see workers/apply-read-group.ts).
+      ...(Number.isFinite(this.maxTimestamp) ? { maxTimestamp: this.maxTimestamp } : {}),
       originTimestamp: this.originTimestamp ?? now,
       lastTimestamp: this.lastTimestamp ?? now,
+      ...(this.deadLetters.length > 0 ? { deadLetters: [...this.deadLetters] } : {}),
     };
   }
 }
@@ -168,24 +184,22 @@ export function validateReadJobData(data: unknown): ReadJobData {
   const span = BigInt(d.lastOffset as string) - BigInt(d.firstOffset as string);
   if (span < 0n) fail("lastOffset before firstOffset");
   if (typeof d.articles !== "object" || d.articles === null) return fail("articles");
+  const ascendingWithin = (deltas: unknown, what: string) => {
+    if (!Array.isArray(deltas) || deltas.length === 0) fail(what);
+    let previous = -1;
+    for (const delta of deltas as unknown[]) {
+      if (typeof delta !== "number" || !Number.isInteger(delta) || delta <= previous || BigInt(delta) > span)
+        fail(what);
+      previous = delta as number;
+    }
+  };
   let events = 0;
   for (const [aid, deltas] of Object.entries(d.articles)) {
     if (!decimal.test(aid) || aid === "0") fail(`article id ${aid}`);
-    if (!Array.isArray(deltas) || deltas.length === 0) fail(`offsets of article ${aid}`);
-    let previous = -1;
-    for (const delta of deltas as unknown[]) {
-      if (
-        typeof delta !== "number" ||
-        !Number.isInteger(delta) ||
-        delta <= previous ||
-        BigInt(delta) > span
-      ) {
-        fail(`offsets of article ${aid}`);
-      }
-      previous = delta as number;
-    }
+    ascendingWithin(deltas, `offsets of article ${aid}`);
     events += (deltas as number[]).length;
   }
+  if (d.deadLetters !== undefined) ascendingWithin(d.deadLetters, "deadLetters");
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.firstTimestamp !== "number") fail("firstTimestamp");
   for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {

@@ -3,6 +3,8 @@
 // Besides the counters, a document keeps `offsets`: per Kafka topic-partition, the highest
 // offset applied to it (see counting/plan-increments.ts); `v`: a version every pipeline write
 // bumps, for compare-and-set; and `dead_letters`: ids of dead letters counted after a retry.
+// Beside it, per partition: `partition_ledger` (how far its jobs were applied) and
+// `dead_letter_offsets` (which of its messages the applied jobs left to the dead-letter queue).
 // Filters are `{_id}`, `{_id: {$in}}` or `{_id, v}`, each the exact key set of an index, so the
 // lookup stays an index lookup on the test server too (mongo-java-server uses an index only
 // for a query on exactly its keys; a filter on `_id` plus another field scans the collection).
@@ -20,11 +22,13 @@ import {
   type ReadConcernLike,
   type WriteConcernSettings,
 } from "mongodb";
-import { type ArticlePlan, deadLetterOffsetKey, type StoredState } from "../counting/plan-increments.js";
+import { type ArticlePlan, messageOffsetKey, type StoredState } from "../counting/plan-increments.js";
 
 export const COLLECTION = "interactives";
 /** Per topic-partition: the highest offset applied and the latest timestamp among its events. */
 const LEDGER_COLLECTION = "partition_ledger";
+/** One document per message the first job applied for its range left to the dead-letter queue. */
+const DEAD_LETTER_OFFSETS_COLLECTION = "dead_letter_offsets";
 // wtimeout: a majority that cannot be reached (a secondary down in a primary-secondary-arbiter
 // set) fails the group after a minute, to be retried and seen, instead of hanging it.
 const WRITE_CONCERN: WriteConcernSettings = { w: "majority", journal: true, wtimeoutMS: 60_000 };
@@ -52,15 +56,35 @@ export class RejectedDocumentsError extends Error {
 export interface LedgerEntry {
   /** Highest offset applied from the partition (of this topic life). */
   through: bigint;
-  /** Latest Kafka timestamp among the events at or below `through` (Unix ms). */
-  maxTimestamp: number;
+  /**
+   * Latest Kafka timestamp among the events at or below `through` (Unix ms); absent while only
+   * dead letters were applied.
+   */
+  maxTimestamp?: number;
 }
 
 interface LedgerDoc {
   _id: string;
   through: Long;
-  max_ts: Long;
+  max_ts?: Long;
   utime: Long;
+}
+
+/** Offsets of one partition's messages left to the dead-letter queue by the jobs applied. */
+export interface DeadLetterOffsets {
+  /** Partition key (see counting/plan-increments.ts). */
+  key: string;
+  offsets: readonly bigint[];
+}
+
+/** What became of one message: counted as an event, left to the dead-letter queue, or not known yet. */
+export type MessageFate = "event" | "dead-letter" | "pending";
+
+interface DeadLetterOffsetDoc {
+  /** messageOffsetKey: `<partition key>@<offset>`. */
+  _id: string;
+  partition: string;
+  offset: Long;
 }
 
 /** What a bulk of compare-and-set writes did not apply: conflicts to re-plan, refusals to report. */
@@ -115,12 +139,13 @@ function toNumber(v: unknown): number {
 }
 
 /** What the store's pipeline operations cost: one call per MongoDB command sent. */
-type StoreOp = "read" | "write" | "ledger_read" | "ledger_write";
+type StoreOp = "read" | "write" | "ledger_read" | "ledger_write" | "dead_letter_offsets";
 export type StoreObserver = (op: StoreOp, documents: number) => void;
 
 export class InteractiveStore {
   readonly collection: Collection<InteractiveDoc>;
   private readonly ledger: Collection<LedgerDoc>;
+  private readonly deadLetterOffsets: Collection<DeadLetterOffsetDoc>;
 
   constructor(
     db: Db,
@@ -136,16 +161,17 @@ export class InteractiveStore {
     };
     this.collection = db.collection<InteractiveDoc>(COLLECTION, options);
     this.ledger = db.collection<LedgerDoc>(LEDGER_COLLECTION, options);
+    this.deadLetterOffsets = db.collection<DeadLetterOffsetDoc>(DEAD_LETTER_OFFSETS_COLLECTION, options);
   }
 
   async ensureIndexes(): Promise<void> {
     await this.collection.createIndex({ biz: 1, biz_id: 1 }, { unique: true, name: "biz_biz_id" });
     await this.collection.createIndex({ _id: 1, v: 1 }, { unique: true, name: "id_version" });
+    await this.deadLetterOffsets.createIndex({ partition: 1, offset: 1 }, { name: "partition_offset" });
   }
 
   /**
-   * The pipeline state (version, marks, dead letters counted) of the given articles; absent
-   * documents are left out.
+   * The pipeline state (version and marks) of the given articles; absent documents are left out.
    * A document whose `v` or marks the pipeline cannot use (written by hand or by another tool)
    * is reported in `invalid` with the reason, instead of being taken for a version-less one.
    */
@@ -165,7 +191,7 @@ export class InteractiveStore {
           .find(
             { _id: { $in: slice.map((aid) => docId(biz, aid)) } },
             {
-              projection: { biz_id: 1, offsets: 1, v: 1, dead_letters: 1 },
+              projection: { biz_id: 1, offsets: 1, v: 1 },
               promoteLongs: false,
               batchSize: slice.length,
             },
@@ -199,16 +225,7 @@ export class InteractiveStore {
         }
         if (invalid.has(aid)) continue;
       }
-      const deadLetters = new Set<string>();
-      for (const id of Array.isArray(doc.dead_letters) ? doc.dead_letters : []) {
-        const key = typeof id === "string" ? deadLetterOffsetKey(id) : undefined;
-        if (key !== undefined) deadLetters.add(key);
-      }
-      out.set(aid, {
-        version: typeof v === "number" ? v : null,
-        marks,
-        ...(deadLetters.size > 0 ? { deadLetters } : {}),
-      });
+      out.set(aid, { version: typeof v === "number" ? v : null, marks });
     }
     return { states: out, invalid };
   }
@@ -275,7 +292,10 @@ export class InteractiveStore {
     this.observe("ledger_read", keys.length);
     const docs = await this.ledger.find({ _id: { $in: [...keys] } }, { promoteLongs: false }).toArray();
     for (const d of docs) {
-      out.set(d._id, { through: BigInt(d.through.toString()), maxTimestamp: Number(d.max_ts.toString()) });
+      out.set(d._id, {
+        through: BigInt(d.through.toString()),
+        ...(d.max_ts === undefined ? {} : { maxTimestamp: Number(d.max_ts.toString()) }),
+      });
     }
     return out;
   }
@@ -290,7 +310,10 @@ export class InteractiveStore {
         updateOne: {
           filter: { _id: key },
           update: {
-            $max: { through: Long.fromBigInt(e.through), max_ts: Long.fromNumber(e.maxTimestamp) },
+            $max: {
+              through: Long.fromBigInt(e.through),
+              ...(e.maxTimestamp === undefined ? {} : { max_ts: Long.fromNumber(e.maxTimestamp) }),
+            },
             $set: { utime: now },
           },
           upsert: true,
@@ -298,6 +321,52 @@ export class InteractiveStore {
       })),
       { ordered: false },
     );
+  }
+
+  /** Records messages left to the dead-letter queue (idempotent: a record is never changed). */
+  async recordDeadLetterOffsets(records: readonly DeadLetterOffsets[]): Promise<void> {
+    const ops: AnyBulkWriteOperation<DeadLetterOffsetDoc>[] = records.flatMap(({ key, offsets }) =>
+      offsets.map((o) => ({
+        updateOne: {
+          filter: { _id: messageOffsetKey(key, o) },
+          update: { $setOnInsert: { partition: key, offset: Long.fromBigInt(o) } },
+          upsert: true,
+        },
+      })),
+    );
+    if (ops.length === 0) return;
+    this.observe("dead_letter_offsets", ops.length);
+    await this.deadLetterOffsets.bulkWrite(ops, { ordered: false });
+  }
+
+  /** The recorded dead-letter messages within the given ranges, as messageOffsetKey. */
+  async readDeadLetterOffsets(
+    ranges: readonly { key: string; first: bigint; last: bigint }[],
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (ranges.length === 0) return out;
+    this.observe("dead_letter_offsets", ranges.length);
+    const docs = await this.deadLetterOffsets
+      .find({
+        $or: ranges.map((r) => ({
+          partition: r.key,
+          offset: { $gte: Long.fromBigInt(r.first), $lte: Long.fromBigInt(r.last) },
+        })),
+      })
+      .toArray();
+    for (const d of docs) out.add(d._id);
+    return out;
+  }
+
+  /**
+   * What the job applied for its range made of one message: the ledger is read first, because
+   * a range's dead-letter offsets are recorded before its ledger moves.
+   */
+  async messageFate(key: string, offset: bigint): Promise<MessageFate> {
+    const entry = (await this.readLedger([key])).get(key);
+    if (entry === undefined || entry.through < offset) return "pending";
+    const found = await this.deadLetterOffsets.findOne({ _id: messageOffsetKey(key, offset) });
+    return found === null ? "event" : "dead-letter";
   }
 
   /**

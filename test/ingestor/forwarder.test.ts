@@ -350,13 +350,16 @@ test("when the queue cannot take the range, nothing is resolved, paused or watch
   assert.equal(sink.jobs.size, 1, "the same range, the same job id");
 });
 
-test("dead letters are stored before the range counts; a range of only dead letters is committed at once", async () => {
-  const { consumer, sink, forwarder, resolved, control } = await setup();
+test("dead letters are stored before their range's job; a range of only dead letters is a job too", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 2, [0, 1]), control);
   assert.equal(sink.deadLetters.length, 2);
-  assert.equal(sink.jobs.size, 0);
+  const [, job] = sink.only();
+  assert.deepEqual([job.data.events, job.data.deadLetters], [0, [0, 1]]);
+  assert.deepEqual(consumer.commits, [], "committed once the job is applied, which records them");
+  job.state = "completed";
+  await until("committed", () => consumer.commits.length === 1);
   assert.deepEqual(consumer.commits, ["0@2"]);
-  assert.deepEqual(resolved, ["1"]);
 });
 
 test("a held job retried and completed within one poll is no longer counted held back while it commits", async () => {

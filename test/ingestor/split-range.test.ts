@@ -34,15 +34,16 @@ test("valid events become one job named by the range's first message; invalid on
     ["10", "12", "15"],
   );
   assert.ok(split.deadLetters.every((d) => d.topic === "reads" && d.partition === 4 && d.reason !== ""));
-  assert.deepEqual([split.lastOffset, split.lastTimestamp], [15n, "1700000000015"]);
+  assert.deepEqual(split.job.deadLetters, [0, 2, 5], "the job names its dead letters' offsets");
+  assert.equal(split.job.lastTimestamp, 1_700_000_000_015);
 });
 
-test("a range of only invalid messages makes no job, only dead letters and its end to commit", () => {
+test("a range of only invalid messages is a job of no events that names its dead letters", () => {
   const split = splitRange({ ...source, incarnation: "2" }, [message(3, "[]"), message(4, "{}")]);
-  assert.equal(split.job, undefined);
+  assert.deepEqual([split.job.events, split.job.deadLetters, split.job.maxTimestamp], [0, [0, 1], undefined]);
   assert.equal(split.deadLetters.length, 2);
   assert.ok(split.deadLetters.every((d) => d.incarnation === "2"));
-  assert.equal(split.lastOffset, 4n);
+  assert.equal(split.job.lastOffset, "4");
 });
 
 test("an empty range is a caller's error", () => {

@@ -22,7 +22,7 @@ test("job ids name the first message: topic life, partition, offset and timestam
 test("the builder keeps a contiguous range, invalid offsets included, events per article", () => {
   const b = new ReadJobBuilder("t", 2);
   b.addEvent(10n, 7n, 1000);
-  b.cover(11n, 5000); // an invalid message inside the range
+  b.addDeadLetter(11n, 5000); // an invalid message inside the range
   b.addEvent(12n, 9007199254740993n, 900);
   b.addEvent(13n, 7n, 1100);
   const data = b.build();
@@ -37,14 +37,15 @@ test("the builder keeps a contiguous range, invalid offsets included, events per
     maxTimestamp: 1100,
     originTimestamp: 1000,
     lastTimestamp: 1100,
+    deadLetters: [1],
   });
   assert.equal(validateReadJobData(JSON.parse(JSON.stringify(data))).events, 3);
 });
 
 test("offsets must ascend", () => {
   const b = new ReadJobBuilder("t", 0);
-  b.cover(5n, 0);
-  assert.throws(() => b.cover(5n, 0), /does not ascend/);
+  b.addDeadLetter(5n, 0);
+  assert.throws(() => b.addEvent(5n, 1n, 0), /does not ascend/);
 });
 
 test("malformed job data fails at once, without retries", () => {

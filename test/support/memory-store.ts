@@ -1,15 +1,11 @@
 // The worker's view of MongoDB (ArticleStore) in memory, for unit tests of applyReadGroup: the
-// documents' read_cnt, version `v`, marks and counted dead letters, the partition ledger, and the
-// compare-and-set write as MongoDB applies it (a filter on {_id, v} that misses an existing
-// document is a conflict; one that misses an absent document inserts it).
+// documents' read_cnt, version `v` and marks, the partition ledger, the recorded dead-letter
+// offsets, and the compare-and-set write as MongoDB applies it (a filter on {_id, v} that misses
+// an existing document is a conflict; one that misses an absent document inserts it).
 
 import type { CacheWrite } from "../../src/cache/read-cache.js";
-import {
-  type ArticlePlan,
-  deadLetterOffsetKey,
-  type StoredState,
-} from "../../src/counting/plan-increments.js";
-import type { ApplyResult, LedgerEntry } from "../../src/store/interactives.js";
+import { type ArticlePlan, messageOffsetKey, type StoredState } from "../../src/counting/plan-increments.js";
+import type { ApplyResult, DeadLetterOffsets, LedgerEntry } from "../../src/store/interactives.js";
 import type { ArticleStore, CacheFollower } from "../../workers/apply-read-group.js";
 
 export interface MemoryDoc {
@@ -17,12 +13,13 @@ export interface MemoryDoc {
   /** Absent (undefined) as in a document the pipeline never wrote; anything else as stored. */
   v?: unknown;
   marks: Map<string, bigint>;
-  deadLetters: string[];
 }
 
 export class MemoryStore implements ArticleStore {
   readonly docs = new Map<string, MemoryDoc>();
   readonly ledger = new Map<string, LedgerEntry>();
+  /** Messages recorded as left to the dead-letter queue, as messageOffsetKey. */
+  readonly deadLetterOffsets = new Set<string>();
   /** Articles read (readState), in order. */
   readonly reads: string[] = [];
   /** Bulk writes sent (applyPlans with something to write). */
@@ -39,11 +36,27 @@ export class MemoryStore implements ArticleStore {
   async advanceLedger(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
     for (const [key, e] of entries) {
       const before = this.ledger.get(key);
+      const latest = Math.max(before?.maxTimestamp ?? -1, e.maxTimestamp ?? -1);
       this.ledger.set(key, {
         through: before === undefined || e.through > before.through ? e.through : before.through,
-        maxTimestamp: Math.max(before?.maxTimestamp ?? e.maxTimestamp, e.maxTimestamp),
+        ...(latest >= 0 ? { maxTimestamp: latest } : {}),
       });
     }
+  }
+
+  async recordDeadLetterOffsets(records: readonly DeadLetterOffsets[]): Promise<void> {
+    for (const { key, offsets } of records)
+      for (const o of offsets) this.deadLetterOffsets.add(messageOffsetKey(key, o));
+  }
+
+  async readDeadLetterOffsets(
+    ranges: readonly { key: string; first: bigint; last: bigint }[],
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const { key, first, last } of ranges)
+      for (let o = first; o <= last; o++)
+        if (this.deadLetterOffsets.has(messageOffsetKey(key, o))) out.add(messageOffsetKey(key, o));
+    return out;
   }
 
   async readState(
@@ -63,12 +76,7 @@ export class MemoryStore implements ArticleStore {
         );
         continue;
       }
-      const deadLetters = new Set(doc.deadLetters.flatMap((id) => deadLetterOffsetKey(id) ?? []));
-      states.set(aid, {
-        version: (doc.v as number | undefined) ?? null,
-        marks: new Map(doc.marks),
-        ...(deadLetters.size > 0 ? { deadLetters } : {}),
-      });
+      states.set(aid, { version: (doc.v as number | undefined) ?? null, marks: new Map(doc.marks) });
     }
     return { states, invalid };
   }
@@ -91,7 +99,7 @@ export class MemoryStore implements ArticleStore {
         result.conflicts.add(plan.aid); // the filter missed; the upsert hit the existing _id
         continue;
       }
-      const next: MemoryDoc = doc ?? { readCnt: 0, marks: new Map(), deadLetters: [] };
+      const next: MemoryDoc = doc ?? { readCnt: 0, marks: new Map() };
       next.readCnt += plan.delta;
       next.v = (plan.expectedVersion ?? 0) + 1;
       for (const [key, mark] of plan.nextMarks) next.marks.set(key, mark);
@@ -101,11 +109,10 @@ export class MemoryStore implements ArticleStore {
   }
 
   /** Another writer's change of a document (a dead letter counted, another worker): a new version. */
-  touch(aid: string, deadLetter?: string): void {
-    const doc: MemoryDoc = this.docs.get(aid) ?? { readCnt: 0, marks: new Map(), deadLetters: [] };
-    doc.readCnt += deadLetter === undefined ? 0 : 1;
+  touch(aid: string, added = 0): void {
+    const doc: MemoryDoc = this.docs.get(aid) ?? { readCnt: 0, marks: new Map() };
+    doc.readCnt += added;
     doc.v = ((doc.v as number | undefined) ?? 0) + 1;
-    if (deadLetter !== undefined) doc.deadLetters.push(deadLetter);
     this.docs.set(aid, doc);
   }
 

@@ -7,6 +7,7 @@ import { UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { Long, MongoClient } from "mongodb";
 import { ReadCache } from "../../src/cache/read-cache.js";
+import { partitionKey } from "../../src/counting/plan-increments.js";
 import { deadLetterId } from "../../src/queue/dead-letter.js";
 import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
 import { InteractiveStore, RejectedDocumentsError } from "../../src/store/interactives.js";
@@ -137,17 +138,29 @@ test("a worker that dies between its MongoDB write and its cache update leaves a
   assert.equal(await redis.exists(key), 0);
 });
 
-test("a message counted as a dead letter, then met as a valid event of a job, counts once", async () => {
+test("a message its range's job left to the dead-letter queue, met again as an event, counts once", async () => {
   const aid = 5300n;
+  const key = partitionKey(topic, 6);
   const states = new ArticleStateCache(100);
-  // This worker wrote the article before (it remembers its version and marks).
   await applyReadGroup({ store, cache, states }, [job(6, 0n, [aid])]);
-  // Offset 3 was a dead letter (too big for the ingestor of its range), valid after a retry.
+  // An ingestor with a strict limit read offset 3 as a dead letter: its job records that.
+  const strict = new ReadJobBuilder(topic, 6);
+  strict.addEvent(1n, aid, Date.now());
+  strict.addEvent(2n, aid, Date.now());
+  strict.addDeadLetter(3n, Date.now());
+  assert.equal(await store.messageFate(key, 3n), "pending", "its range is not applied yet");
+  await applyReadGroup({ store, cache, states }, [strict.build()]);
+  assert.deepEqual(
+    [await store.messageFate(key, 3n), await store.messageFate(key, 2n)],
+    ["dead-letter", "event"],
+  );
+  // Valid after a retry (a worker with a larger limit), the dead letter is counted.
   const id = deadLetterId({ topic, partition: 6, offset: "3", timestamp: "1700000000003" });
   assert.equal(await store.countDeadLetter("article", aid, id, Date.now()), true);
-  // The range is read again with a larger MAX_MESSAGE_BYTES: offset 3 is now an event.
+  // The range read again with a larger MAX_MESSAGE_BYTES: offset 3 is now an event, above the
+  // article's mark (2), and still not counted again.
   const { outcome } = await applyReadGroup({ store, cache, states }, [job(6, 1n, [aid, aid, aid])]);
-  assert.equal(outcome.added, 2, "offsets 1 and 2; 3 was counted as its dead letter");
+  assert.equal(outcome.added, 0);
   assert.equal(await readCnt(aid), 4);
 });
 

@@ -1,12 +1,11 @@
 // applyReadGroup on the in-memory store (support/memory-store.ts): the paths between its reads
 // and writes that the real-server tests (apply-read-group.int.test.ts) reach only by timing:
-// conflict rounds, guessed and remembered states, refused documents, the ledger's check, dead
-// letters counted out of order, and what the cache is told.
+// conflict rounds, guessed and remembered states, refused documents, the ledger's check, what a
+// range's first job decides about its dead letters, and what the cache is told.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UnrecoverableError } from "bullmq";
-import { partitionKey } from "../../src/counting/plan-increments.js";
-import { deadLetterId } from "../../src/queue/dead-letter.js";
+import { messageOffsetKey, partitionKey } from "../../src/counting/plan-increments.js";
 import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
 import { RejectedDocumentsError } from "../../src/store/interactives.js";
 import { applyReadGroup } from "../../workers/apply-read-group.js";
@@ -73,7 +72,7 @@ test("a document that keeps changing is refused after ten rounds, failing only i
 test("a refused document fails the jobs holding it; their other articles are written and skipped on retry", async () => {
   const store = new MemoryStore();
   store.refuse.set("7", "document article:7 refused (code 11000): dup key on biz_biz_id");
-  store.docs.set("8", { readCnt: 0, v: "x", marks: new Map(), deadLetters: [] });
+  store.docs.set("8", { readCnt: 0, v: "x", marks: new Map() });
   const bad = job(0, 0n, [7, 9]);
   const badVersion = job(1, 0n, [8]);
   const good = job(2, 0n, [9]);
@@ -103,14 +102,44 @@ test("the ledger tells a replay from a re-created topic: the replay adds nothing
   assert.equal(store.readCnt("3"), undefined, "nothing of the new log counted as a replay");
 });
 
-test("a dead letter counted after a retry is not counted again when its message comes back as an event", async () => {
+/** A job of messages from `first` on: an article id each, or "dead" for a dead letter. */
+function mixedJob(first: bigint, messages: readonly (number | "dead")[]): ReadJobData {
+  const b = new ReadJobBuilder(TOPIC, 0);
+  for (const [i, m] of messages.entries()) {
+    if (m === "dead") b.addDeadLetter(first + BigInt(i), 1_000 + i);
+    else b.addEvent(first + BigInt(i), BigInt(m), 1_000 + i);
+  }
+  return b.build();
+}
+
+test("a range's first job decides what is a dead letter; a replay read otherwise keeps it", async () => {
+  const P0 = partitionKey(TOPIC, 0);
+  // An ingestor with a strict MAX_MESSAGE_BYTES left offset 1 (article 2's read) to the
+  // dead-letter queue; the job records it.
   const store = new MemoryStore();
-  const states = new ArticleStateCache(100);
-  await applyReadGroup({ store, cache: new RecordingCache(), states }, [job(0, 0n, [1])]);
-  store.touch("1", deadLetterId({ topic: TOPIC, partition: 0, offset: "2", timestamp: "1002" }));
-  const { outcome } = await applyReadGroup({ store, cache: new RecordingCache(), states }, [
-    job(0, 1n, [1, 1, 1]),
-  ]);
-  assert.equal(outcome.added, 2, "offsets 1 and 3");
-  assert.equal(store.readCnt("1"), 4);
+  await applyReadGroup({ store, cache: new RecordingCache() }, [mixedJob(0n, [1, "dead"])]);
+  assert.deepEqual([...store.deadLetterOffsets], [messageOffsetKey(P0, 1n)]);
+  // The range read again by a laxer ingestor: offset 1 is no event (the dead letter counts it).
+  const replay = await applyReadGroup({ store, cache: new RecordingCache() }, [mixedJob(0n, [1, 2])]);
+  assert.equal(replay.outcome.added, 0);
+  assert.equal(store.readCnt("2"), undefined);
+
+  // The other way round: the lax job came first and counted offset 1 as an event; a strict
+  // replay records no dead letter, so the dead letter is never counted.
+  const other = new MemoryStore();
+  await applyReadGroup({ store: other, cache: new RecordingCache() }, [mixedJob(0n, [1, 2])]);
+  await applyReadGroup({ store: other, cache: new RecordingCache() }, [mixedJob(0n, [1, "dead"])]);
+  assert.deepEqual([...other.deadLetterOffsets], []);
+  assert.deepEqual([other.readCnt("1"), other.readCnt("2")], [1, 1]);
+});
+
+test("a job of only dead letters records them and moves the ledger, not its latest timestamp", async () => {
+  const store = new MemoryStore();
+  await applyReadGroup({ store, cache: new RecordingCache() }, [mixedJob(0n, ["dead", "dead"])]);
+  assert.deepEqual(store.ledger.get(partitionKey(TOPIC, 0)), { through: 1n });
+  assert.equal(store.deadLetterOffsets.size, 2);
+  // The next events are not taken for a re-created log's: the ledger has no timestamp to hold
+  // them against.
+  const { failed } = await applyReadGroup({ store, cache: new RecordingCache() }, [mixedJob(0n, [1, 2])]);
+  assert.equal(failed.size, 0);
 });
