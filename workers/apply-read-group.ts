@@ -93,16 +93,14 @@ function firstEventOffset(job: ReadJobData): bigint {
  * `through` has a timestamp at or below `maxTimestamp`; a true replay has at least one such.
  */
 function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
-  // A ledger of dead letters only (no latest timestamp) holds nothing to check against.
-  const latest = entry?.maxTimestamp;
-  if (entry === undefined || latest === undefined || job.events === 0) return undefined;
+  if (entry === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
-  if (first > entry.through || job.firstTimestamp <= latest) return undefined;
+  if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;
   const key = partitionKey(job.topic, job.partition, job.incarnation);
   return (
     `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
     `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.firstTimestamp)}) ` +
-    `are all newer than any applied (up to ${iso(latest)}). Nothing of this job was ` +
+    `are all newer than any applied (up to ${iso(entry.maxTimestamp)}). Nothing of this job was ` +
     `counted. ${NEW_INCARNATION_STEPS}`
   );
 }
@@ -231,13 +229,13 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   );
   const advance = new Map<string, LedgerEntry>();
   for (const job of done) {
+    if (job.maxTimestamp === undefined) continue;
     const key = keyOf(job);
     const before = advance.get(key);
     const through = BigInt(job.lastOffset);
-    const latest = Math.max(before?.maxTimestamp ?? -1, job.maxTimestamp ?? -1);
     advance.set(key, {
       through: before === undefined || through > before.through ? through : before.through,
-      ...(latest >= 0 ? { maxTimestamp: latest } : {}),
+      maxTimestamp: Math.max(before?.maxTimestamp ?? job.maxTimestamp, job.maxTimestamp),
     });
   }
   await deps.store.advanceLedger(advance, now());

@@ -25,6 +25,8 @@ export interface DeadLetterResult {
 
 /** How long a dead letter whose range is not applied yet waits before it is looked at again. */
 const RANGE_WAIT_MS = 10_000;
+/** A dead letter still waiting is logged again after this many waits (an hour). */
+const WAITS_LOGGED_EVERY = 360;
 
 export function startDeadLetterWorker(
   config: Pick<Config, "DEAD_LETTER_QUEUE" | "QUEUE_PREFIX" | "MAX_MESSAGE_BYTES">,
@@ -42,8 +44,14 @@ export function startDeadLetterWorker(
       const id = deadLetterId(d);
       const message = deadLetterMessage(id);
       if (message === undefined) throw new UnrecoverableError(`dead letter id ${id} names no message`);
-      const fate = await deps.store.messageFate(message.key, message.offset);
+      const fate = d.inJob ? await deps.store.messageFate(message.key, message.offset) : "dead-letter";
       if (fate === "pending") {
+        if (job.attemptsStarted % WAITS_LOGGED_EVERY === 1)
+          log.warn(
+            { deadLetter: id, partition: d.partition, waits: job.attemptsStarted },
+            "a valid dead letter waits for its range's job to be applied (its partition held back, or " +
+              "read under another KAFKA_TOPIC_INCARNATION?); it shows as delayed until then",
+          );
         // Its range's job is not applied yet: look again later, without spending an attempt.
         await job.moveToDelayed(Date.now() + RANGE_WAIT_MS, token);
         throw new DelayedError();

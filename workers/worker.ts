@@ -50,7 +50,8 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       m.cacheIncremented.inc(o.cacheIncremented);
       m.cacheInvalidated.inc(o.cacheInvalidated);
       const now = Date.now();
-      for (const j of jobs) m.latencySeconds.observe(Math.max(0, now - j.firstTimestamp) / 1000);
+      for (const j of jobs)
+        if (j.events > 0) m.latencySeconds.observe(Math.max(0, now - j.firstTimestamp) / 1000);
     },
   );
   const deadLetters = startDeadLetterWorker(

@@ -18,6 +18,12 @@ export interface DeadLetterData {
   /** True when the value was longer than DEAD_LETTER_MAX_BYTES and only its start is kept. */
   truncated: boolean;
   reason: string;
+  /**
+   * True: its range's job names this offset among its dead letters, and what the job applied for
+   * the range decides whether it is counted (workers/dead-letter-worker.ts). Absent in dead letters
+   * stored before jobs named them: counted once valid, as then.
+   */
+  inJob?: true;
 }
 
 const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
@@ -40,7 +46,8 @@ export function toDeadLetter(
   value: Buffer | null,
   reason: string,
 ): DeadLetterData {
-  if (value === null) return { ...source, value: null, encoding: "utf8", size: 0, truncated: false, reason };
+  if (value === null)
+    return { ...source, value: null, encoding: "utf8", size: 0, truncated: false, reason, inJob: true };
   const kept = value.length > DEAD_LETTER_MAX_BYTES ? value.subarray(0, DEAD_LETTER_MAX_BYTES) : value;
   let text: string | undefined;
   try {
@@ -55,6 +62,7 @@ export function toDeadLetter(
     size: value.length,
     truncated: kept.length < value.length,
     reason,
+    inJob: true,
   };
 }
 

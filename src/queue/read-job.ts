@@ -19,7 +19,10 @@ export interface ReadJobData {
   articles: Record<string, number[]>;
   /** Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency. */
   firstTimestamp: number;
-  /** Latest Kafka message timestamp of the valid events (Unix ms): the partition ledger's. */
+  /**
+   * Latest Kafka timestamp among the range's messages, events and dead letters (Unix ms): the
+   * partition ledger's.
+   */
   maxTimestamp?: number;
   /**
    * Kafka timestamp of the message at firstOffset, valid or not. With the offset it names that
@@ -109,6 +112,7 @@ export class ReadJobBuilder {
     }
     this.last = offset;
     this.lastTimestamp = timestamp;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
   addEvent(offset: bigint, aid: bigint, timestamp: number): void {
@@ -122,7 +126,6 @@ export class ReadJobBuilder {
     deltas.push(Number(offset - (this.first as bigint)));
     this.events++;
     if (timestamp < this.firstTimestamp) this.firstTimestamp = timestamp;
-    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
   /** The message at `offset` is not a valid event: the dead-letter queue has it. */
@@ -151,8 +154,7 @@ export class ReadJobBuilder {
       events: this.events,
       articles: Object.fromEntries(this.articles),
       firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : now,
-      // Only events move the ledger's latest timestamp (see workers/apply-read-group.ts).
-      ...(Number.isFinite(this.maxTimestamp) ? { maxTimestamp: this.maxTimestamp } : {}),
+      maxTimestamp: Number.isFinite(this.maxTimestamp) ? this.maxTimestamp : now,
       originTimestamp: this.originTimestamp ?? now,
       lastTimestamp: this.lastTimestamp ?? now,
       ...(this.deadLetters.length > 0 ? { deadLetters: [...this.deadLetters] } : {}),

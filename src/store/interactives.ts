@@ -56,17 +56,14 @@ export class RejectedDocumentsError extends Error {
 export interface LedgerEntry {
   /** Highest offset applied from the partition (of this topic life). */
   through: bigint;
-  /**
-   * Latest Kafka timestamp among the events at or below `through` (Unix ms); absent while only
-   * dead letters were applied.
-   */
-  maxTimestamp?: number;
+  /** Latest Kafka timestamp among the messages at or below `through` (Unix ms). */
+  maxTimestamp: number;
 }
 
 interface LedgerDoc {
   _id: string;
   through: Long;
-  max_ts?: Long;
+  max_ts: Long;
   utime: Long;
 }
 
@@ -292,10 +289,7 @@ export class InteractiveStore {
     this.observe("ledger_read", keys.length);
     const docs = await this.ledger.find({ _id: { $in: [...keys] } }, { promoteLongs: false }).toArray();
     for (const d of docs) {
-      out.set(d._id, {
-        through: BigInt(d.through.toString()),
-        ...(d.max_ts === undefined ? {} : { maxTimestamp: Number(d.max_ts.toString()) }),
-      });
+      out.set(d._id, { through: BigInt(d.through.toString()), maxTimestamp: Number(d.max_ts.toString()) });
     }
     return out;
   }
@@ -310,10 +304,7 @@ export class InteractiveStore {
         updateOne: {
           filter: { _id: key },
           update: {
-            $max: {
-              through: Long.fromBigInt(e.through),
-              ...(e.maxTimestamp === undefined ? {} : { max_ts: Long.fromNumber(e.maxTimestamp) }),
-            },
+            $max: { through: Long.fromBigInt(e.through), max_ts: Long.fromNumber(e.maxTimestamp) },
             $set: { utime: now },
           },
           upsert: true,

@@ -34,7 +34,7 @@ test("the builder keeps a contiguous range, invalid offsets included, events per
     events: 3,
     articles: { "7": [0, 3], "9007199254740993": [2] },
     firstTimestamp: 900,
-    maxTimestamp: 1100,
+    maxTimestamp: 5000,
     originTimestamp: 1000,
     lastTimestamp: 1100,
     deadLetters: [1],

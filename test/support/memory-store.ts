@@ -36,10 +36,9 @@ export class MemoryStore implements ArticleStore {
   async advanceLedger(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
     for (const [key, e] of entries) {
       const before = this.ledger.get(key);
-      const latest = Math.max(before?.maxTimestamp ?? -1, e.maxTimestamp ?? -1);
       this.ledger.set(key, {
         through: before === undefined || e.through > before.through ? e.through : before.through,
-        ...(latest >= 0 ? { maxTimestamp: latest } : {}),
+        maxTimestamp: Math.max(before?.maxTimestamp ?? e.maxTimestamp, e.maxTimestamp),
       });
     }
   }
