@@ -6,6 +6,7 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
+import { isIncarnationOf } from "../src/queue/message-id.js";
 import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
 import type { RedisClient } from "../src/redis/connection.js";
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
@@ -74,10 +75,11 @@ export function startReadWorker(
     async (job: Job<ReadJobData, ReadJobResult, string>) => {
       const data = validateReadJobData(job.data);
       const incarnation = data.incarnation ?? "";
-      if (incarnation !== config.KAFKA_TOPIC_INCARNATION) {
+      if (!isIncarnationOf(incarnation, config.KAFKA_TOPIC_INCARNATION)) {
         // Read from another life of the topic than this worker counts: applying it would count
         // its reads under that life's marks, again. After a re-creation the ingestors re-read
-        // what is still to count under the new incarnation.
+        // what is still to count under the new incarnation. (A partition whose log was truncated
+        // is read under `<incarnation>~<start>`: the same life, see truncatedIncarnation.)
         throw new UnrecoverableError(
           `job of topic incarnation "${incarnation}", this worker counts incarnation ` +
             `"${config.KAFKA_TOPIC_INCARNATION}" (KAFKA_TOPIC_INCARNATION): not applied`,

@@ -1,10 +1,11 @@
 // Turns Kafka batches into read jobs, one unfinished job per partition at most.
 //
 // For a partition's batch: the next contiguous range (at most JOB_MAX_EVENTS messages) is
-// parsed; invalid messages go to the dead-letter queue; the valid events become one job whose
-// id names the range's first message. The partition is then paused, and a JobWatch waits for the
-// job to complete, commits the offset after the job's range, and hands the partition back to the
-// Positioner, which fetches on from the job's last message. A redelivered range finds its job by
+// parsed; invalid messages go to the dead-letter queue; the range becomes one job of its valid
+// events, naming its dead letters' offsets, whose id names the range's first message. The
+// partition is then paused, and a JobWatch waits for the job to complete, commits the offset
+// after the job's range, and hands the partition back to the Positioner, which fetches on from
+// the job's last message. A redelivered range finds its job by
 // id instead of adding a twin.
 //
 // The rule everything here keeps: a partition is resumed only once its job is known to be
@@ -79,6 +80,11 @@ export class Forwarder {
     });
   }
 
+  /** A fetch of ours was outside the log: see Positioner.outOfRange. */
+  outOfRange(topic: string, partition: number): boolean {
+    return this.positioner.outOfRange(topic, partition);
+  }
+
   /** Wakes the watch of a job that completed or failed (from BullMQ's event stream). */
   jobSettled(jobId: string): void {
     for (const w of this.watches.values()) if (w.jobId === jobId) w.wake();
@@ -115,7 +121,7 @@ export class Forwarder {
       {
         topic,
         partition,
-        incarnation: this.config.KAFKA_TOPIC_INCARNATION,
+        incarnation: this.positioner.incarnationOf(topic, partition),
         maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
       },
       chunk,
@@ -154,7 +160,7 @@ export class Forwarder {
     this.generation++;
     const generation = this.generation;
     const mine = new Set(Object.entries(assigned).flatMap(([t, ps]) => ps.map((p) => partitionId(t, p))));
-    this.positioner.reset();
+    this.positioner.reset(mine);
     for (const [k, w] of this.watches) {
       if (!mine.has(k)) {
         w.cancel();
@@ -254,7 +260,7 @@ export class Forwarder {
       lastTimestamp === undefined
         ? null
         : encodeLastApplied({
-            life: topicLife(topic, this.config.KAFKA_TOPIC_INCARNATION),
+            life: topicLife(topic, this.positioner.incarnationOf(topic, partition)),
             offset: last,
             timestamp: lastTimestamp,
           });

@@ -7,6 +7,7 @@ import { startProbeServer } from "../http/probe-server.js";
 import { kafkaClient } from "../kafka/client.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
 import { useIdleFetchWait } from "../kafka/idle-fetch-wait.js";
+import { useOutOfRangeHandler } from "../kafka/offset-out-of-range.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { BullJobSink } from "../queue/job-sink.js";
@@ -15,7 +16,7 @@ import { queueConnection } from "../queue/redis-policy.js";
 import { blockingConnection } from "../redis/connection.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
-import type { PartitionPosition } from "./plan-position.js";
+import { decodeLastApplied, type PartitionPosition } from "./plan-position.js";
 
 /**
  * Makes sure the topic exists: on a fresh setup nothing may have produced to it yet. A missing
@@ -92,12 +93,22 @@ export async function startIngestor(
     const r = range.find((o) => o.partition === partition);
     if (r === undefined)
       throw new Error(`partition ${partition} of ${topic} has no offsets (metadata not yet known?)`);
+    // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
+    const committed =
+      c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata };
+    const last = decodeLastApplied(committed?.metadata);
+    // Where the log holds a message newer than the last applied one (the log's end when none).
+    const firstNewer =
+      last === undefined
+        ? undefined
+        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(last.timestamp) + 1)).find(
+            (o) => o.partition === partition,
+          )?.offset;
     return {
-      // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
-      committed:
-        c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata },
+      committed,
       low: BigInt(r.low),
       high: BigInt(r.high),
+      ...(firstNewer === undefined ? {} : { firstNewer: BigInt(firstNewer) }),
     };
   };
   const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, readPosition, log, {
@@ -121,6 +132,10 @@ export async function startIngestor(
     openJobs: () => forwarder.openJobs(),
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
+  const withdrawOutOfRange = useOutOfRangeHandler(
+    (groupId, topic, partition) =>
+      groupId === config.KAFKA_GROUP_ID && forwarder.outOfRange(topic, partition),
+  );
   queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));
   queueEvents.on("failed", ({ jobId }) => forwarder.jobSettled(jobId));
   // Readiness follows the consumer: not ready until it joined the group, nor after a crash
@@ -187,6 +202,7 @@ export async function startIngestor(
         log.warn({ open: left }, "jobs still open at shutdown; left uncommitted for the next owner");
       await consumer.disconnect();
       withdrawIdleWait();
+      withdrawOutOfRange();
       await http.close();
       await admin.disconnect();
       await queueEvents.close();

@@ -9,7 +9,12 @@
 // would otherwise decide where the fetch starts. Seeking to a planned position inside the log
 // avoids both.
 
-import { NEW_INCARNATION_STEPS } from "../queue/message-id.js";
+import {
+  incarnationOfLife,
+  NEW_INCARNATION_STEPS,
+  topicLife,
+  truncatedIncarnation,
+} from "../queue/message-id.js";
 
 /** The last message applied from a partition, named by offset and timestamp (commit metadata). */
 export interface LastApplied {
@@ -23,7 +28,7 @@ export function encodeLastApplied(a: LastApplied): string {
   return `${a.life}@${a.offset}@${a.timestamp}`;
 }
 
-function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
+export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
   const m = /^(.+)@(\d{1,19})@(-?\d{1,19})$/.exec(metadata ?? "");
   if (m === null) return undefined;
   return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };
@@ -36,6 +41,11 @@ export interface PartitionPosition {
   low: bigint;
   /** The offset the next message will get (the log's end). */
   high: bigint;
+  /**
+   * The first offset holding a message sent after the last applied one (the committed
+   * metadata's), or `high` when there is none; absent when the metadata names no message.
+   */
+  firstNewer?: bigint;
 }
 
 /**
@@ -55,10 +65,17 @@ export interface PositionPlan {
   kind: "read" | "hold";
   /** Where to fetch from (read). */
   at: bigint;
+  /**
+   * The incarnation the partition is read under: the ingestor's, or a truncated partition's of
+   * it (see truncatedIncarnation), from the position's metadata or found now.
+   */
+  incarnation: string;
   /** The last message applied: the first batch must start with it (same timestamp); skipped. */
   last?: LastApplied;
   /** Messages that will never be read: why, where and how many. */
   lost?: Skipped;
+  /** The log was truncated: new messages from `at`, the last applied was `lastApplied`. */
+  truncated?: { at: bigint; lastApplied: bigint };
   /** Why the partition is held back, or what the operator should know about the position. */
   reason?: string;
 }
@@ -71,44 +88,72 @@ export const RECREATED_HINT = `Nothing of it was read. ${NEW_INCARNATION_STEPS}`
  * (KAFKA_FROM_BEGINNING) is applied here instead.
  */
 export function planPosition(
-  life: string,
+  source: { topic: string; incarnation: string },
   fromBeginning: boolean,
   position: PartitionPosition,
 ): PositionPlan {
-  const { committed, low, high } = position;
+  const { committed, low, high, firstNewer } = position;
+  const life = topicLife(source.topic, source.incarnation);
+  const fresh = source.incarnation;
   if (committed === undefined) {
     // No position: a new group, a partition added to the topic, or the group's offsets expired.
-    if (fromBeginning || high === low) return { kind: "read", at: low };
-    return { kind: "read", at: high, lost: { from: low, count: high - low, cause: "start-at-end" } };
+    if (fromBeginning || high === low) return { kind: "read", at: low, incarnation: fresh };
+    return {
+      kind: "read",
+      at: high,
+      incarnation: fresh,
+      lost: { from: low, count: high - low, cause: "start-at-end" },
+    };
   }
   const offset = BigInt(committed.offset);
   if (offset < 0n) {
     return {
       kind: "read",
       at: low,
+      incarnation: fresh,
       reason:
         "the group's position was reset by kafkajs (it was outside the log: removed by retention, or " +
         "the log was replaced); reading from the log's start, unchecked",
     };
   }
   const decoded = decodeLastApplied(committed.metadata);
-  if (decoded !== undefined && decoded.life !== life) {
+  const incarnation =
+    decoded === undefined ? fresh : incarnationOfLife(decoded.life, source.topic, source.incarnation);
+  if (decoded !== undefined && incarnation === undefined) {
     // Committed under another life of the topic (this ingestor was given a new incarnation after
     // a re-creation): that position means nothing in this log, whose reads are all new.
     return {
       kind: "read",
       at: low,
+      incarnation: fresh,
       reason: `the position was committed under another life of the topic (${decoded.life}); starting this life (${life}) at its beginning`,
     };
   }
+  const current = incarnation ?? fresh;
   // The metadata names the message before the committed offset, unless someone else committed
   // (a tool, the Go consumer): then there is only the offset.
   const last = decoded !== undefined && offset === decoded.offset + 1n ? decoded : undefined;
+  // A message newer than the last one applied sits at or below its offset: the log is not the
+  // one read up to there. When older messages survive below it, the log was truncated (an
+  // unclean leader election) and refilled: what survived was counted, and what follows is new.
+  // A high watermark briefly low after a leader change shows no newer message, so it is never
+  // taken for a truncation (it is held back and checked again).
+  if (last !== undefined && firstNewer !== undefined && firstNewer <= last.offset && firstNewer < high) {
+    if (firstNewer > low) {
+      return {
+        kind: "read",
+        at: firstNewer,
+        incarnation: truncatedIncarnation(current, firstNewer),
+        truncated: { at: firstNewer, lastApplied: last.offset },
+      };
+    }
+  }
   if (offset > high) {
     const lastText = last === undefined ? "" : `, after the last message applied (${last.offset})`;
     return {
       kind: "hold",
       at: offset,
+      incarnation: current,
       reason:
         `the log is not the one this partition was read from (topic re-created or replaced?): ` +
         `it ends at offset ${high}, before the group's position ${offset}${lastText}. ${RECREATED_HINT}`,
@@ -117,19 +162,25 @@ export function planPosition(
   if (offset < low) {
     // Retention removed messages this group never read (it was stopped or held back longer
     // than the topic keeps them). They are lost to it; say how many.
-    return { kind: "read", at: low, lost: { from: offset, count: low - offset, cause: "retention" } };
+    return {
+      kind: "read",
+      at: low,
+      incarnation: current,
+      lost: { from: offset, count: low - offset, cause: "retention" },
+    };
   }
   if (last !== undefined && last.offset < low) {
     // The last applied message itself is gone, nothing after it: nothing left to check.
-    return { kind: "read", at: offset };
+    return { kind: "read", at: offset, incarnation: current };
   }
-  if (last !== undefined) return { kind: "read", at: last.offset, last };
+  if (last !== undefined) return { kind: "read", at: last.offset, incarnation: current, last };
   if (decoded !== undefined) {
     return {
       kind: "read",
       at: offset,
+      incarnation: current,
       reason: `the committed position (${offset}) is not the one its metadata names (after ${decoded.offset}): moved by another tool? Reading from it unchecked`,
     };
   }
-  return { kind: "read", at: offset };
+  return { kind: "read", at: offset, incarnation: current };
 }

@@ -66,13 +66,24 @@ export class Positioner {
   private readonly positioning = new Map<string, { generation: number; partition: number; error?: string }>();
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
+  /** The incarnation each positioned partition is read under (see PositionPlan.incarnation). */
+  private readonly incarnations = new Map<string, string>();
+  /** The partitions of the current assignment. */
+  private assigned = new Set<string>();
 
   constructor(private readonly ctx: PositionerContext) {}
 
   /** A new assignment: every partition is positioned anew, and one held back is checked again. */
-  reset(): void {
+  reset(assigned: ReadonlySet<string>): void {
+    this.assigned = new Set(assigned);
     this.resumeAt.clear();
     this.blocked.clear();
+    this.incarnations.clear();
+  }
+
+  /** The incarnation a partition's ranges, ids and commits are named under. */
+  incarnationOf(topic: string, partition: number): string {
+    return this.incarnations.get(partitionId(topic, partition)) ?? this.ctx.config.KAFKA_TOPIC_INCARNATION;
   }
 
   isPositioned(id: string): boolean {
@@ -118,7 +129,12 @@ export class Positioner {
           continue;
         }
         if (generation !== ctx.generation() || ctx.stopping()) return;
-        const plan = planPosition(this.life(topic), ctx.config.KAFKA_FROM_BEGINNING, position);
+        const plan = planPosition(
+          { topic, incarnation: ctx.config.KAFKA_TOPIC_INCARNATION },
+          ctx.config.KAFKA_FROM_BEGINNING,
+          position,
+        );
+        this.incarnations.set(k, plan.incarnation);
         if (plan.kind === "hold") {
           this.block(topic, partition, plan.reason ?? "held back");
           return;
@@ -127,6 +143,20 @@ export class Positioner {
           ctx.log.warn({ partition, committed: position.committed, at: plan.at.toString() }, plan.reason);
         }
         if (plan.lost !== undefined) this.reportSkipped(topic, partition, plan.lost);
+        if (plan.truncated !== undefined) {
+          ctx.log.error(
+            {
+              partition,
+              newFrom: plan.truncated.at.toString(),
+              lastApplied: plan.truncated.lastApplied.toString(),
+              incarnation: plan.incarnation,
+            },
+            "the partition's log was truncated (an unclean leader election?) and holds newer messages " +
+              "from offset newFrom on: what survived below it was counted; the messages from it on are " +
+              "counted under the partition's new incarnation. Messages of the old log after the last " +
+              "applied one, if any, were lost by Kafka",
+          );
+        }
         this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
         bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: plan.at.toString() }));
         if (!ctx.hasJob(k) && !this.blocked.has(k)) {
@@ -137,6 +167,22 @@ export class Positioner {
     } finally {
       if (this.positioning.get(k) === entry) this.positioning.delete(k);
     }
+  }
+
+  /**
+   * Kafka refused a fetch of ours as outside the log (see kafka/offset-out-of-range.ts): the
+   * partition is paused and positioned again from the group's committed position. False for a
+   * partition not assigned to this ingestor.
+   */
+  outOfRange(topic: string, partition: number): boolean {
+    const { ctx } = this;
+    const k = partitionId(topic, partition);
+    if (!this.assigned.has(k)) return false;
+    ctx.log.warn({ partition }, "fetch position outside the log; positioning the partition again");
+    bestEffort(ctx.log, () => ctx.consumer.pause([{ topic, partitions: [partition] }]));
+    this.resumeAt.delete(k);
+    if (!ctx.hasJob(k)) void this.position(ctx.generation(), topic, partition);
+    return true;
   }
 
   /**
@@ -199,7 +245,8 @@ export class Positioner {
       this.resumeAt.set(k, null);
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
     } else {
-      const applied = { life: this.life(topic), offset: last, timestamp: lastTimestamp };
+      const life = topicLife(topic, this.incarnationOf(topic, partition));
+      const applied = { life, offset: last, timestamp: lastTimestamp };
       this.resumeAt.set(k, { at: last, last: applied });
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: last.toString() }));
     }
@@ -220,10 +267,6 @@ export class Positioner {
         : [{ partition: p.partition, state: "held-back", cause: "positioning", reason: p.error }],
     );
     return [...blocked, ...unpositioned];
-  }
-
-  private life(topic: string): string {
-    return topicLife(topic, this.ctx.config.KAFKA_TOPIC_INCARNATION);
   }
 
   /**

@@ -16,6 +16,33 @@ export function topicLife(topic: string, incarnation: string | undefined): strin
   return incarnation ? `${topic}@${incarnation}` : topic;
 }
 
+/**
+ * The incarnation of one partition whose log was found truncated (an unclean leader election):
+ * its messages from `start` on are another log's, so they get marks, ledger and ids of their
+ * own, `<incarnation>~<start>`, while what survived below `start` stays counted once. A
+ * partition truncated again adds another `~<start>`.
+ */
+export function truncatedIncarnation(incarnation: string, start: bigint): string {
+  return `${incarnation}~${start}`;
+}
+
+/** Whether a partition's incarnation is `incarnation` or a truncated partition's of it. */
+export function isIncarnationOf(partitionIncarnation: string, incarnation: string): boolean {
+  if (partitionIncarnation === incarnation) return true;
+  const truncations = partitionIncarnation.slice(incarnation.length);
+  return partitionIncarnation.startsWith(incarnation) && /^(~\d{1,19})+$/.test(truncations);
+}
+
+/**
+ * The incarnation a partition's life names when it is this topic life's (`incarnation`, or a
+ * truncated partition's of it); undefined for another life.
+ */
+export function incarnationOfLife(life: string, topic: string, incarnation: string): string | undefined {
+  if (life === topic) return incarnation === "" ? "" : undefined;
+  const named = life.startsWith(`${topic}@`) ? life.slice(topic.length + 1) : undefined;
+  return named !== undefined && isIncarnationOf(named, incarnation) ? named : undefined;
+}
+
 export interface MessageName {
   topic: string;
   incarnation?: string | undefined;

@@ -177,7 +177,7 @@ export function validateReadJobData(data: unknown): ReadJobData {
   if (typeof d.topic !== "string" || d.topic === "") fail("topic");
   if (
     d.incarnation !== undefined &&
-    (typeof d.incarnation !== "string" || !/^[A-Za-z0-9_-]{0,32}$/.test(d.incarnation))
+    (typeof d.incarnation !== "string" || !/^[A-Za-z0-9_-]{0,32}(~\d{1,19})*$/.test(d.incarnation))
   )
     fail("incarnation");
   if (typeof d.partition !== "number" || !Number.isInteger(d.partition) || d.partition < 0) fail("partition");

@@ -1,5 +1,6 @@
 // The log under a partition changes: the topic deleted and re-created (before or while jobs are
-// in flight), and messages removed by retention before they were read. As in every file of
+// in flight), messages removed by retention before they were read, and a log truncated under a
+// running pipeline (as an unclean leader election does). As in every file of
 // test/faults/,
 // the real ingestor and worker processes (default settings unless a case says otherwise) count
 // reads while faults are injected, then every article's total in MongoDB must be exact and every
@@ -7,10 +8,11 @@
 // recovery time: from the end of the fault until every read produced so far is counted
 // (test-artifacts/fault-recovery.json; docs/reliability.md quotes a run).
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { after, test } from "node:test";
 import type { Config } from "../../src/config.js";
-import { ARTICLES, PARTITIONS, withCase, writeRecoveries } from "../support/case.js";
-import { kafkaFor, until, waitForLog } from "../support/pipeline.js";
+import { ARTICLES, PARTITIONS, servicePid, services, withCase, writeRecoveries } from "../support/case.js";
+import { kafkaFor, ROOT, until, waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);
 
@@ -164,6 +166,70 @@ test("messages removed by retention while the ingestor is down are counted as lo
     await c.waitCounted(c.produced);
     const lost = /"partition":0,"from":"\d+","to":"\d+","lost":"(\d+)"/.exec(ingestor.output());
     assert.equal(lost?.[1], String(removed.length), "the ingestor says how many were lost, and where");
+    await c.recovered();
+  });
+});
+
+/**
+ * Cuts a partition's log (the local broker stopped) at the first record batch from `offset` on,
+ * as an unclean leader election leaves it: the index files go, so the broker rebuilds them from
+ * what is left. Returns the new end of the log.
+ */
+function truncateLog(dir: string, offset: bigint): bigint {
+  const segment = readdirSync(dir).find((f) => f.endsWith(".log"));
+  assert.ok(segment, `a log segment in ${dir}`);
+  const bytes = readFileSync(`${dir}/${segment}`);
+  let at = 0;
+  while (at + 12 <= bytes.length && bytes.readBigInt64BE(at) < offset) at += 12 + bytes.readInt32BE(at + 8);
+  assert.ok(at < bytes.length, "messages after the cut");
+  const end = bytes.readBigInt64BE(at);
+  truncateSync(`${dir}/${segment}`, at);
+  for (const f of readdirSync(dir))
+    if (/\.(index|timeindex|snapshot)$/.test(f)) rmSync(`${dir}/${f}`, { force: true });
+  return end;
+}
+
+test("log truncated under the running pipeline (unclean leader election): survivors once, new reads counted", {
+  timeout: 300_000,
+  skip: process.env.KAFKA_BROKERS ? "needs the local broker to cut its log" : false,
+}, async () => {
+  await withCase("log truncated", {}, async (c) => {
+    await c.running("worker");
+    const ingestor = await c.running("ingestor");
+    await c.produce(1200, 40, 0);
+    await c.waitCounted(c.produced);
+    // Everything applied is committed, up to each partition's end.
+    const admin = kafkaFor(c.config).admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(c.config.KAFKA_TOPIC);
+    await until("all committed", async () => {
+      const [group] = await admin.fetchOffsets({
+        groupId: c.config.KAFKA_GROUP_ID,
+        topics: [c.config.KAFKA_TOPIC],
+      });
+      return group?.partitions.every((p) => p.offset === ends.find((e) => e.partition === p.partition)?.high)
+        ? true
+        : undefined;
+    });
+    await admin.disconnect();
+    // The broker dies; partition 0 comes back with the second half of its log gone. Every read
+    // of the old log was counted; the reads produced from now on land at offsets used before.
+    const kafka = servicePid("kafka");
+    process.kill(kafka, "SIGKILL");
+    await until("kafka gone", async () => {
+      try {
+        process.kill(kafka, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    const end0 = BigInt(ends.find((e) => e.partition === 0)?.high ?? "0");
+    const cut = truncateLog(`${ROOT}.local/kafka/data/${c.config.KAFKA_TOPIC}-0`, end0 / 2n);
+    assert.ok(cut > 0n && cut < end0);
+    await services("up", "kafka");
+    await c.produce(200, 200, 0);
+    await waitForLog(ingestor, /log was truncated/, 120_000);
     await c.recovered();
   });
 });

@@ -4,24 +4,32 @@ import { test } from "node:test";
 import { encodeLastApplied, planPosition } from "../../src/ingestor/plan-position.js";
 
 const life = "reads";
+const source = { topic: "reads", incarnation: "" };
 const applied = (offset: bigint, timestamp = "1700000000000") => ({
   offset: (offset + 1n).toString(),
   metadata: encodeLastApplied({ life, offset, timestamp }),
 });
-const plan = (committed: { offset: string; metadata: string | null } | undefined, low = 0n, high = 1000n) =>
-  planPosition(life, true, { committed, low, high });
+const plan = (
+  committed: { offset: string; metadata: string | null } | undefined,
+  low = 0n,
+  high = 1000n,
+  firstNewer?: bigint,
+) =>
+  planPosition(source, true, { committed, low, high, ...(firstNewer === undefined ? {} : { firstNewer }) });
 
 test("no position committed (a new group): the log's start, or its end, as KAFKA_FROM_BEGINNING says", () => {
-  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n });
+  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n, incarnation: "" });
   // From the end: what is in the log is never read, and is counted as skipped.
-  assert.deepEqual(planPosition(life, false, { committed: undefined, low: 5n, high: 90n }), {
+  assert.deepEqual(planPosition(source, false, { committed: undefined, low: 5n, high: 90n }), {
     kind: "read",
     at: 90n,
+    incarnation: "",
     lost: { from: 5n, count: 85n, cause: "start-at-end" },
   });
-  assert.deepEqual(planPosition(life, false, { committed: undefined, low: 5n, high: 5n }), {
+  assert.deepEqual(planPosition(source, false, { committed: undefined, low: 5n, high: 5n }), {
     kind: "read",
     at: 5n,
+    incarnation: "",
   });
 });
 
@@ -36,13 +44,14 @@ test("a position naming its last applied message: read from that message, to che
   assert.deepEqual(plan(applied(41n)), {
     kind: "read",
     at: 41n,
+    incarnation: "",
     last: { life, offset: 41n, timestamp: "1700000000000" },
   });
 });
 
 test("a position without a last message of this life (Go consumer, a tool): read from it, unchecked", () => {
-  assert.deepEqual(plan({ offset: "42", metadata: "" }), { kind: "read", at: 42n });
-  assert.deepEqual(plan({ offset: "42", metadata: null }), { kind: "read", at: 42n });
+  assert.deepEqual(plan({ offset: "42", metadata: "" }), { kind: "read", at: 42n, incarnation: "" });
+  assert.deepEqual(plan({ offset: "42", metadata: null }), { kind: "read", at: 42n, incarnation: "" });
   // Metadata of a commit that did not write this offset (someone moved the position since).
   const moved = plan({ offset: "42", metadata: encodeLastApplied({ life, offset: 9n, timestamp: "1" }) });
   assert.equal(moved.at, 42n);
@@ -65,10 +74,11 @@ test("retention removed unread messages: read from the log's start, counting tho
   assert.deepEqual(plan(applied(41n), 50n), {
     kind: "read",
     at: 50n,
+    incarnation: "",
     lost: { from: 42n, count: 8n, cause: "retention" },
   });
   // Only the last applied message itself is gone: nothing lost, nothing left to check.
-  assert.deepEqual(plan(applied(41n), 42n), { kind: "read", at: 42n });
+  assert.deepEqual(plan(applied(41n), 42n), { kind: "read", at: 42n, incarnation: "" });
 });
 
 test("a position of another life of the topic: this life starts at its beginning", () => {
@@ -77,8 +87,59 @@ test("a position of another life of the topic: this life starts at its beginning
     metadata: encodeLastApplied({ life: "reads@old", offset: 41n, timestamp: "1" }),
   };
   for (const fromBeginning of [true, false]) {
-    const p = planPosition("reads@2", fromBeginning, { committed: other, low: 7n, high: 90n });
+    const p = planPosition({ topic: "reads", incarnation: "2" }, fromBeginning, {
+      committed: other,
+      low: 7n,
+      high: 90n,
+    });
     assert.equal(p.at, 7n);
     assert.match(p.reason ?? "", /another life of the topic \(reads@old\)/);
   }
+});
+
+test("a truncated log (older messages survive, newer ones at used offsets): read on under a new incarnation", () => {
+  // Applied up to 41; the log now ends at 30, and holds messages newer than 41's from 20 on.
+  const truncated = plan(applied(41n), 0n, 30n, 20n);
+  assert.deepEqual(truncated, {
+    kind: "read",
+    at: 20n,
+    incarnation: "~20",
+    truncated: { at: 20n, lastApplied: 41n },
+  });
+  // Refilled past the old position: the message at 41 is newer than the one applied there.
+  assert.equal(plan(applied(41n), 0n, 60n, 35n).incarnation, "~35");
+  // The same partition's position under that incarnation reads on in it; truncated again, it
+  // gets another.
+  const after = {
+    offset: "51",
+    metadata: encodeLastApplied({ life: "reads@~20", offset: 50n, timestamp: "9" }),
+  };
+  assert.deepEqual(plan(after, 0n, 80n, 80n), {
+    kind: "read",
+    at: 50n,
+    incarnation: "~20",
+    last: { life: "reads@~20", offset: 50n, timestamp: "9" },
+  });
+  assert.equal(plan(after, 0n, 45n, 25n).incarnation, "~20~25");
+  assert.equal(
+    planPosition({ topic: "reads", incarnation: "2" }, true, {
+      committed: {
+        offset: "42",
+        metadata: encodeLastApplied({ life: "reads@2", offset: 41n, timestamp: "1" }),
+      },
+      low: 0n,
+      high: 30n,
+      firstNewer: 20n,
+    }).incarnation,
+    "2~20",
+  );
+});
+
+test("no older message left, or no newer one yet: not taken for a truncation", () => {
+  // Every message newer than the last applied (a re-created topic): held back.
+  assert.equal(plan(applied(41n), 0n, 30n, 0n).kind, "hold");
+  // Nothing newer (a high watermark briefly low after a leader change): held back, checked again.
+  assert.equal(plan(applied(41n), 0n, 30n, 30n).kind, "hold");
+  // The message at the last applied offset is older: the ordinary check of the first batch.
+  assert.deepEqual(plan(applied(41n), 0n, 60n, 50n).last?.offset, 41n);
 });
