@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (npm packages, Debian's chromium for the
 # browser test, Debian's golang-go for the parser's differential test against Go, Debian's
-# prometheus for promtool, which checks the alert rules), starts the local services (unless
-# external ones are configured), then runs every test/**/*.test.ts with node's test runner.
+# prometheus for promtool, which checks the alert rules, helm and the chart's validator built from
+# Go modules), starts the local services (unless external ones are configured), then runs every
+# test/**/*.test.ts with node's test runner.
 # Extra arguments go to node --test (e.g. --test-name-pattern=parser).
 set -euo pipefail
 source "$(dirname "$0")/services/lib.sh"
@@ -13,6 +14,10 @@ command -v go >/dev/null || apt_install golang-go
 # test/deploy/alert-rules.int.test.ts checks deploy/prometheus with promtool, from Debian's
 # prometheus package (apt_install keeps the package's server from starting: see lib.sh).
 command -v promtool >/dev/null || apt_install prometheus
+# test/deploy/helm-chart.int.test.ts validates the Helm chart with helm and a strict decoder built
+# from deploy/helm/validate/go.mod (Go 1.26) into .local/bin: built here, once, because a cold build
+# (about 4 minutes on 2 cores) would take most of a test file's 5-minute limit; later runs reuse it.
+bash deploy/helm/validate/check.sh tools
 bash scripts/services/up.sh
 # The MySQL importer's tests (test/import/) need a MySQL-compatible server: a local MariaDB,
 # unless MYSQL_URL names one (up.sh then starts nothing).
