@@ -22,6 +22,7 @@ import type { DeadLetterData } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
 import { type ReadJobData, readJobId } from "../queue/read-job.js";
+import type { IngestorReport } from "../status/process-reports.js";
 import {
   type BatchControl,
   type BatchInput,
@@ -78,6 +79,11 @@ export class Forwarder {
       stopping: () => this.stopping,
       hasJob: (id) => this.watches.has(id),
     });
+  }
+
+  /** What the status page shows of this ingestor (see status/process-reports.ts). */
+  report(): IngestorReport {
+    return { kind: "ingestor", assigned: this.positioner.assignedPartitions(), partitions: this.status() };
   }
 
   /** A fetch of ours was outside the log: see Positioner.outOfRange. */
@@ -230,10 +236,16 @@ export class Forwarder {
       sink: this.sink,
       timing: this.timing,
       log: this.log,
-      commit: (topic, partition, last, lastTimestamp) => this.commit(topic, partition, last, lastTimestamp),
-      committed: (watch, last, lastTimestamp) => {
-        const { topic, partition } = watch.data;
-        this.positioner.readOnAfter(topic, partition, last, lastTimestamp);
+      commit: (job) => this.commit(job),
+      committed: (watch) => {
+        const { topic, partition, lastOffset, lastTimestamp } = watch.data;
+        this.positioner.readOnAfter(
+          topic,
+          partition,
+          BigInt(lastOffset),
+          lastTimestamp === undefined ? undefined : String(lastTimestamp),
+          this.positioner.latestAfter(watch.data),
+        );
         if (this.watches.get(k) === watch) this.watches.delete(k);
         if (!watch.cancelled && !this.stopping) {
           bestEffort(this.log, () => this.consumer.resume([{ topic, partitions: [partition] }]));
@@ -249,20 +261,22 @@ export class Forwarder {
     this.log.warn({ partition, count: letters.length, first: letters[0]?.reason }, "dead letters");
   }
 
-  /** Commits the offset after `last`, naming the message at `last` in the metadata. */
-  private async commit(
-    topic: string,
-    partition: number,
-    last: bigint,
-    lastTimestamp?: string,
-  ): Promise<void> {
+  /**
+   * Commits the offset after a job's range, naming in the metadata its last message, in the life
+   * the job was read in, and the latest timestamp applied in that life (see LastApplied).
+   */
+  private async commit(job: ReadJobData): Promise<void> {
+    const { topic, partition } = job;
+    const last = BigInt(job.lastOffset);
+    const latest = this.positioner.latestAfter(job);
     const metadata =
-      lastTimestamp === undefined
+      job.lastTimestamp === undefined
         ? null
         : encodeLastApplied({
-            life: topicLife(topic, this.positioner.incarnationOf(topic, partition)),
+            life: topicLife(topic, job.incarnation ?? ""),
             offset: last,
-            timestamp: lastTimestamp,
+            timestamp: String(job.lastTimestamp),
+            ...(latest === undefined ? {} : { latest: String(latest) }),
           });
     const offset = last + 1n;
     await this.consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }]);

@@ -14,6 +14,7 @@ import { BullJobSink } from "../queue/job-sink.js";
 import { openQueues } from "../queue/queues.js";
 import { queueConnection } from "../queue/redis-policy.js";
 import { blockingConnection } from "../redis/connection.js";
+import { startReporting } from "../status/process-reports.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
 import { decodeLastApplied, type PartitionPosition } from "./plan-position.js";
@@ -96,12 +97,12 @@ export async function startIngestor(
     // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
     const committed =
       c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata };
-    const last = decodeLastApplied(committed?.metadata);
-    // Where the log holds a message newer than the last applied one (the log's end when none).
+    const latest = decodeLastApplied(committed?.metadata)?.latest;
+    // Where the log holds a message newer than every message applied (the log's end when none).
     const firstNewer =
-      last === undefined
+      latest === undefined
         ? undefined
-        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(last.timestamp) + 1)).find(
+        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(latest) + 1)).find(
             (o) => o.partition === partition,
           )?.offset;
     return {
@@ -132,9 +133,14 @@ export async function startIngestor(
     openJobs: () => forwarder.openJobs(),
     lag: () => consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID),
   });
+  // This consumer's member id in the group (from its last join): out-of-range answers to its own
+  // fetches are its forwarder's.
+  let memberId: string | undefined;
   const withdrawOutOfRange = useOutOfRangeHandler(
-    (groupId, topic, partition) =>
-      groupId === config.KAFKA_GROUP_ID && forwarder.outOfRange(topic, partition),
+    (member, topic, partition) =>
+      member.groupId === config.KAFKA_GROUP_ID &&
+      member.memberId === memberId &&
+      forwarder.outOfRange(topic, partition),
   );
   queueEvents.on("completed", ({ jobId }) => forwarder.jobSettled(jobId));
   queueEvents.on("failed", ({ jobId }) => forwarder.jobSettled(jobId));
@@ -143,6 +149,7 @@ export async function startIngestor(
   let consumerProblem: string | undefined = "not yet joined the consumer group";
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     consumerProblem = undefined;
+    memberId = payload.memberId;
     log.info({ assignment: payload.memberAssignment }, "joined consumer group");
     forwarder.onAssignment(payload.memberAssignment);
   });
@@ -193,6 +200,7 @@ export async function startIngestor(
       await forwarder.handleBatch(batch, { resolveOffset, isRunning, isStale });
     },
   });
+  const stopReporting = startReporting(redis, config, () => forwarder.report());
   log.info({ topic: config.KAFKA_TOPIC, group: config.KAFKA_GROUP_ID }, "ingestor running");
 
   return {
@@ -201,6 +209,7 @@ export async function startIngestor(
       if (left > 0)
         log.warn({ open: left }, "jobs still open at shutdown; left uncommitted for the next owner");
       await consumer.disconnect();
+      await stopReporting();
       withdrawIdleWait();
       withdrawOutOfRange();
       await http.close();

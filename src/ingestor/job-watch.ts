@@ -16,10 +16,10 @@ export interface WatchContext {
   readonly sink: JobSink;
   readonly timing: ForwarderTiming;
   readonly log: Logger;
-  /** Commits the offset after `last`, naming the message at `last` in the metadata. */
-  commit(topic: string, partition: number, last: bigint, lastTimestamp?: string): Promise<void>;
+  /** Commits the offset after the job's range, naming its last message in the metadata. */
+  commit(data: ReadJobData): Promise<void>;
   /** The job's range is applied and committed: read the partition on after it. */
-  committed(watch: JobWatch, last: bigint, lastTimestamp: string | undefined): void;
+  committed(watch: JobWatch): void;
 }
 
 export class JobWatch {
@@ -60,6 +60,7 @@ export class JobWatch {
     return {
       partition: this.data.partition,
       state: this.state,
+      jobId: this.jobId,
       ...(this.cause !== undefined ? { cause: this.cause } : {}),
       ...(this.reason !== undefined ? { reason: this.reason } : {}),
     };
@@ -68,7 +69,7 @@ export class JobWatch {
   /** Waits for the watched job to complete, then commits past it and hands the partition back. */
   private async follow(): Promise<void> {
     const { jobId, ctx } = this;
-    const { topic, partition } = this.data;
+    const { partition } = this.data;
     const { sink, timing, log } = ctx;
     const errors = new Backoff(timing);
     let lastHeldBackLog = 0;
@@ -151,12 +152,10 @@ export class JobWatch {
     this.state = "committing";
     this.cause = undefined;
     this.reason = undefined;
-    const last = BigInt(this.data.lastOffset);
-    const lastTimestamp = this.data.lastTimestamp === undefined ? undefined : String(this.data.lastTimestamp);
     for (;;) {
       if (this.cancelled) return;
       try {
-        await ctx.commit(topic, partition, last, lastTimestamp);
+        await ctx.commit(this.data);
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition
@@ -166,7 +165,7 @@ export class JobWatch {
       }
     }
     if (this.cancelled) return;
-    ctx.committed(this, last, lastTimestamp);
+    ctx.committed(this);
   }
 
   private holdBack(cause: HoldCause, reason: string): void {

@@ -21,17 +21,31 @@ export interface LastApplied {
   life: string;
   offset: bigint;
   timestamp: string;
+  /**
+   * The latest timestamp among all messages applied from the partition in this life (the
+   * ledger's max_ts, as the ingestors know it); absent when not known (a position committed
+   * without it).
+   */
+  latest?: string;
 }
 
-/** Commit metadata: `<topic life>@<offset>@<timestamp>` (the life may itself hold one '@'). */
+/**
+ * Commit metadata: `<topic life>@<offset>@<timestamp>[+<latest>]` (the life may itself hold '@';
+ * it never holds '+').
+ */
 export function encodeLastApplied(a: LastApplied): string {
-  return `${a.life}@${a.offset}@${a.timestamp}`;
+  return `${a.life}@${a.offset}@${a.timestamp}${a.latest === undefined ? "" : `+${a.latest}`}`;
 }
 
 export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
-  const m = /^(.+)@(\d{1,19})@(-?\d{1,19})$/.exec(metadata ?? "");
+  const m = /^(.+)@(\d{1,19})@(-?\d{1,19})(?:\+(-?\d{1,19}))?$/.exec(metadata ?? "");
   if (m === null) return undefined;
-  return { life: m[1] as string, offset: BigInt(m[2] as string), timestamp: m[3] as string };
+  return {
+    life: m[1] as string,
+    offset: BigInt(m[2] as string),
+    timestamp: m[3] as string,
+    ...(m[4] === undefined ? {} : { latest: m[4] }),
+  };
 }
 
 /** What Kafka says of a partition: the group's committed offset, and the log's range. */
@@ -42,8 +56,8 @@ export interface PartitionPosition {
   /** The offset the next message will get (the log's end). */
   high: bigint;
   /**
-   * The first offset holding a message sent after the last applied one (the committed
-   * metadata's), or `high` when there is none; absent when the metadata names no message.
+   * The first offset holding a message sent after every message applied (after the committed
+   * metadata's `latest`), or `high` when there is none; absent without a `latest`.
    */
   firstNewer?: bigint;
 }
@@ -70,12 +84,20 @@ export interface PositionPlan {
    * it (see truncatedIncarnation), from the position's metadata or found now.
    */
   incarnation: string;
+  /**
+   * The latest timestamp among the messages applied in that incarnation, carried on by the next
+   * commits: a number, null when none was applied, absent when not known.
+   */
+  latest?: number | null;
   /** The last message applied: the first batch must start with it (same timestamp); skipped. */
   last?: LastApplied;
   /** Messages that will never be read: why, where and how many. */
   lost?: Skipped;
-  /** The log was truncated: new messages from `at`, the last applied was `lastApplied`. */
-  truncated?: { at: bigint; lastApplied: bigint };
+  /**
+   * The log looks truncated: newer messages from `at` on, the last applied was `lastApplied`.
+   * The first batch must confirm it: the message at `at` sent after `latest`.
+   */
+  truncated?: { at: bigint; lastApplied: bigint; latest: string };
   /** Why the partition is held back, or what the operator should know about the position. */
   reason?: string;
 }
@@ -97,7 +119,9 @@ export function planPosition(
   const fresh = source.incarnation;
   if (committed === undefined) {
     // No position: a new group, a partition added to the topic, or the group's offsets expired.
-    if (fromBeginning || high === low) return { kind: "read", at: low, incarnation: fresh };
+    // Read from the start, every message is applied (again); from the end, what was applied
+    // before is not known.
+    if (fromBeginning || high === low) return { kind: "read", at: low, incarnation: fresh, latest: null };
     return {
       kind: "read",
       at: high,
@@ -111,6 +135,7 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: fresh,
+      latest: null,
       reason:
         "the group's position was reset by kafkajs (it was outside the log: removed by retention, or " +
         "the log was replaced); reading from the log's start, unchecked",
@@ -126,6 +151,7 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: fresh,
+      latest: null,
       reason: `the position was committed under another life of the topic (${decoded.life}); starting this life (${life}) at its beginning`,
     };
   }
@@ -133,20 +159,26 @@ export function planPosition(
   // The metadata names the message before the committed offset, unless someone else committed
   // (a tool, the Go consumer): then there is only the offset.
   const last = decoded !== undefined && offset === decoded.offset + 1n ? decoded : undefined;
-  // A message newer than the last one applied sits at or below its offset: the log is not the
-  // one read up to there. When older messages survive below it, the log was truncated (an
-  // unclean leader election) and refilled: what survived was counted, and what follows is new.
-  // A high watermark briefly low after a leader change shows no newer message, so it is never
-  // taken for a truncation (it is held back and checked again).
-  if (last !== undefined && firstNewer !== undefined && firstNewer <= last.offset && firstNewer < high) {
-    if (firstNewer > low) {
-      return {
-        kind: "read",
-        at: firstNewer,
-        incarnation: truncatedIncarnation(current, firstNewer),
-        truncated: { at: firstNewer, lastApplied: last.offset },
-      };
-    }
+  const latest = last?.latest === undefined ? {} : { latest: Number(last.latest) };
+  // A message newer than every message applied sits at or below the last applied offset: the log
+  // is not the one read up to there. When older messages survive below it, the log was
+  // truncated (an unclean leader election) and refilled: what survived was counted, and what
+  // follows is new. The first batch confirms that the message there is newer (Kafka's answer
+  // for "none" is the high watermark of another request, which a leader change may have lowered).
+  if (
+    last?.latest !== undefined &&
+    firstNewer !== undefined &&
+    firstNewer <= last.offset &&
+    firstNewer < high &&
+    firstNewer > low
+  ) {
+    return {
+      kind: "read",
+      at: firstNewer,
+      incarnation: truncatedIncarnation(current, firstNewer),
+      latest: Number(last.latest),
+      truncated: { at: firstNewer, lastApplied: last.offset, latest: last.latest },
+    };
   }
   if (offset > high) {
     const lastText = last === undefined ? "" : `, after the last message applied (${last.offset})`;
@@ -155,8 +187,11 @@ export function planPosition(
       at: offset,
       incarnation: current,
       reason:
-        `the log is not the one this partition was read from (topic re-created or replaced?): ` +
-        `it ends at offset ${high}, before the group's position ${offset}${lastText}. ${RECREATED_HINT}`,
+        `the log is not the one this partition was read from: it ends at offset ${high}, before the ` +
+        `group's position ${offset}${lastText}, and holds no message newer than those applied. ` +
+        "Either its log was truncated (an unclean leader election) and nothing new arrived yet: it is " +
+        "checked again every minute and read on by itself once a newer message is there; or the topic " +
+        `was re-created or replaced: ${RECREATED_HINT}`,
     };
   }
   if (offset < low) {
@@ -166,14 +201,15 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: current,
+      ...latest,
       lost: { from: offset, count: low - offset, cause: "retention" },
     };
   }
   if (last !== undefined && last.offset < low) {
     // The last applied message itself is gone, nothing after it: nothing left to check.
-    return { kind: "read", at: offset, incarnation: current };
+    return { kind: "read", at: offset, incarnation: current, ...latest };
   }
-  if (last !== undefined) return { kind: "read", at: last.offset, incarnation: current, last };
+  if (last !== undefined) return { kind: "read", at: last.offset, incarnation: current, ...latest, last };
   if (decoded !== undefined) {
     return {
       kind: "read",

@@ -29,11 +29,22 @@ import { Backoff, type ForwarderTiming } from "./timing.js";
 
 /**
  * Where a partition's next batch must start: at `last` (the last message applied, to check it
- * is still there and skip it) when the position names it, else at `at`.
+ * is still there and skip it) when the position names it, else at `at`; for a log found
+ * truncated, at `at` with a message sent after `newerThan`.
  */
 interface ResumeCheck {
   at: bigint;
   last?: LastApplied;
+  newerThan?: string;
+}
+
+/**
+ * The life a partition is read in: its incarnation, and the latest timestamp among the messages
+ * applied in it (null: none yet; undefined: not known), which every commit carries on.
+ */
+interface PartitionLife {
+  incarnation: string;
+  latest: number | null | undefined;
 }
 
 /** What the positioner needs of the forwarder. */
@@ -66,8 +77,11 @@ export class Positioner {
   private readonly positioning = new Map<string, { generation: number; partition: number; error?: string }>();
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
-  /** The incarnation each positioned partition is read under (see PositionPlan.incarnation). */
-  private readonly incarnations = new Map<string, string>();
+  /**
+   * The life each positioned partition is read in (see PositionPlan). Kept across assignments
+   * for a partition that stays ours (its open job commits in it); set anew by positioning.
+   */
+  private readonly lives = new Map<string, PartitionLife>();
   /** The partitions of the current assignment. */
   private assigned = new Set<string>();
 
@@ -78,12 +92,37 @@ export class Positioner {
     this.assigned = new Set(assigned);
     this.resumeAt.clear();
     this.blocked.clear();
-    this.incarnations.clear();
+    for (const k of this.lives.keys()) if (!this.assigned.has(k)) this.lives.delete(k);
   }
 
-  /** The incarnation a partition's ranges, ids and commits are named under. */
+  /** The partitions of the current assignment, ascending. */
+  assignedPartitions(): number[] {
+    return [...this.assigned].map((k) => Number(k.slice(k.lastIndexOf("|") + 1))).sort((a, b) => a - b);
+  }
+
+  /** The incarnation a partition's ranges and ids are named under. */
   incarnationOf(topic: string, partition: number): string {
-    return this.incarnations.get(partitionId(topic, partition)) ?? this.ctx.config.KAFKA_TOPIC_INCARNATION;
+    return (
+      this.lives.get(partitionId(topic, partition))?.incarnation ?? this.ctx.config.KAFKA_TOPIC_INCARNATION
+    );
+  }
+
+  /**
+   * What a commit after `job` names as the latest timestamp applied in the partition's life:
+   * the known latest and the job's; undefined while the life's is not known (or the job is of
+   * another life).
+   */
+  latestAfter(job: {
+    topic: string;
+    partition: number;
+    incarnation?: string | undefined;
+    maxTimestamp?: number | undefined;
+  }): number | undefined {
+    const life = this.lives.get(partitionId(job.topic, job.partition));
+    const jobLatest = job.maxTimestamp;
+    if (life?.latest === undefined || life.incarnation !== (job.incarnation ?? "") || jobLatest === undefined)
+      return undefined;
+    return Math.max(life.latest ?? jobLatest, jobLatest);
   }
 
   isPositioned(id: string): boolean {
@@ -134,7 +173,7 @@ export class Positioner {
           ctx.config.KAFKA_FROM_BEGINNING,
           position,
         );
-        this.incarnations.set(k, plan.incarnation);
+        this.lives.set(k, { incarnation: plan.incarnation, latest: plan.latest });
         if (plan.kind === "hold") {
           this.block(topic, partition, plan.reason ?? "held back");
           return;
@@ -157,7 +196,11 @@ export class Positioner {
               "applied one, if any, were lost by Kafka",
           );
         }
-        this.resumeAt.set(k, plan.last === undefined ? { at: plan.at } : { at: plan.at, last: plan.last });
+        this.resumeAt.set(k, {
+          at: plan.at,
+          ...(plan.last === undefined ? {} : { last: plan.last }),
+          ...(plan.truncated === undefined ? {} : { newerThan: plan.truncated.latest }),
+        });
         bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: plan.at.toString() }));
         if (!ctx.hasJob(k) && !this.blocked.has(k)) {
           bestEffort(ctx.log, () => ctx.consumer.resume([{ topic, partitions: [partition] }]));
@@ -202,6 +245,19 @@ export class Positioner {
     this.resumeAt.set(k, null);
     const first = messages[0] as BatchInput["messages"][number];
     const firstOffset = BigInt(first.offset);
+    if (expected.newerThan !== undefined) {
+      // A log found truncated: read on only if the message there is newer than all applied.
+      if (firstOffset === expected.at && BigInt(first.timestamp) > BigInt(expected.newerThan))
+        return messages;
+      this.block(
+        topic,
+        partition,
+        `the log looked truncated at offset ${expected.at}, but the message read there (offset ` +
+          `${firstOffset}, sent at ${first.timestamp}) is not newer than those applied (up to ` +
+          `${expected.newerThan}): nothing read; checked again`,
+      );
+      return undefined;
+    }
     if (firstOffset === expected.at) {
       if (expected.last === undefined) return messages;
       if (first.timestamp === expected.last.timestamp) {
@@ -238,15 +294,26 @@ export class Positioner {
    * resolved before; the next batch must find it there (same timestamp) before anything after it
    * is read.
    */
-  readOnAfter(topic: string, partition: number, last: bigint, lastTimestamp: string | undefined): void {
+  readOnAfter(
+    topic: string,
+    partition: number,
+    last: bigint,
+    lastTimestamp: string | undefined,
+    latest: number | undefined,
+  ): void {
     const { ctx } = this;
     const k = partitionId(topic, partition);
+    const life = this.lives.get(k);
+    if (life !== undefined) life.latest = latest;
     if (lastTimestamp === undefined) {
       this.resumeAt.set(k, null);
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
     } else {
-      const life = topicLife(topic, this.incarnationOf(topic, partition));
-      const applied = { life, offset: last, timestamp: lastTimestamp };
+      const applied = {
+        life: topicLife(topic, this.incarnationOf(topic, partition)),
+        offset: last,
+        timestamp: lastTimestamp,
+      };
       this.resumeAt.set(k, { at: last, last: applied });
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: last.toString() }));
     }

@@ -9,12 +9,20 @@
 // kafkajs's ConsumerGroup class (see kafkajs-internals.ts), for every consumer of the process.
 import { kafkajsInternal } from "./kafkajs-internals.js";
 
-/** Takes a partition whose fetch position is outside the log; false: not this handler's. */
-export type OutOfRangeHandler = (groupId: string, topic: string, partition: number) => boolean;
+/**
+ * Takes a partition whose fetch position is outside the log, for the group member that fetched
+ * it; false: not this handler's.
+ */
+export type OutOfRangeHandler = (
+  member: { groupId: string; memberId: string },
+  topic: string,
+  partition: number,
+) => boolean;
 
 interface ConsumerGroupClass {
   prototype: {
     groupId: string;
+    memberId: string;
     preferredReadReplicasPerTopicPartition: Record<string, Record<number, number> | undefined>;
     recoverFromOffsetOutOfRange(e: { topic: string; partition: number }): Promise<void>;
   };
@@ -34,7 +42,8 @@ export function useOutOfRangeHandler(handler: OutOfRangeHandler): () => void {
       // Fetching from a follower, kafkajs first retries with the leader: its own way.
       const fromFollower =
         typeof this.preferredReadReplicasPerTopicPartition[e.topic]?.[e.partition] === "number";
-      if (!fromFollower) for (const h of handlers) if (h(this.groupId, e.topic, e.partition)) return;
+      const member = { groupId: this.groupId, memberId: this.memberId };
+      if (!fromFollower) for (const h of handlers) if (h(member, e.topic, e.partition)) return;
       return recover.call(this, e);
     };
   }

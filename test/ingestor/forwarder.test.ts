@@ -371,7 +371,11 @@ test("a held job retried and completed within one poll is no longer counted held
   consumer.failCommits = 1_000_000; // Kafka refuses the commit for a while
   job.state = "completed";
   await until("committing", () => forwarder.status()[0]?.state === "committing");
-  assert.deepEqual(forwarder.status()[0], { partition: 3, state: "committing" });
+  assert.deepEqual(forwarder.status()[0], {
+    partition: 3,
+    state: "committing",
+    jobId: "reads-p3-o0-t1700000000000",
+  });
   assert.equal(forwarder.heldBack().get("job-failed"), 0);
   consumer.failCommits = 0;
   await until("committed", () => consumer.commits.length === 1);
@@ -398,7 +402,8 @@ test("after a job, the next batch must start with its last message: skipped when
   await forwarder.handleBatch(batch(0, 0, 5), control);
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(0));
-  assert.match(consumer.stored.get(0)?.metadata ?? "", /^reads@4@1700000000004$/);
+  // The last message applied, and the latest timestamp applied in the partition's life.
+  assert.match(consumer.stored.get(0)?.metadata ?? "", /^reads@4@1700000000004\+1700000000004$/);
   // Same log: the message at offset 4 is the one applied; only 5.. become the next job.
   await forwarder.handleBatch(batch(0, 4, 4), control);
   assert.equal(sink.jobs.size, 2);

@@ -1,13 +1,13 @@
 // Where a newly assigned partition is read from, for each thing Kafka can say about it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { encodeLastApplied, planPosition } from "../../src/ingestor/plan-position.js";
+import { decodeLastApplied, encodeLastApplied, planPosition } from "../../src/ingestor/plan-position.js";
 
 const life = "reads";
 const source = { topic: "reads", incarnation: "" };
-const applied = (offset: bigint, timestamp = "1700000000000") => ({
+const applied = (offset: bigint, timestamp = "1700000000000", latest?: string) => ({
   offset: (offset + 1n).toString(),
-  metadata: encodeLastApplied({ life, offset, timestamp }),
+  metadata: encodeLastApplied({ life, offset, timestamp, ...(latest === undefined ? {} : { latest }) }),
 });
 const plan = (
   committed: { offset: string; metadata: string | null } | undefined,
@@ -18,7 +18,7 @@ const plan = (
   planPosition(source, true, { committed, low, high, ...(firstNewer === undefined ? {} : { firstNewer }) });
 
 test("no position committed (a new group): the log's start, or its end, as KAFKA_FROM_BEGINNING says", () => {
-  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n, incarnation: "" });
+  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n, incarnation: "", latest: null });
   // From the end: what is in the log is never read, and is counted as skipped.
   assert.deepEqual(planPosition(source, false, { committed: undefined, low: 5n, high: 90n }), {
     kind: "read",
@@ -30,6 +30,7 @@ test("no position committed (a new group): the log's start, or its end, as KAFKA
     kind: "read",
     at: 5n,
     incarnation: "",
+    latest: null,
   });
 });
 
@@ -97,35 +98,49 @@ test("a position of another life of the topic: this life starts at its beginning
   }
 });
 
+test("metadata carries the latest timestamp applied, and reads back the same; older metadata without it", () => {
+  const m = { life: "reads@2~150", offset: 41n, timestamp: "1700000000000", latest: "1700000000100" };
+  assert.equal(encodeLastApplied(m), "reads@2~150@41@1700000000000+1700000000100");
+  assert.deepEqual(decodeLastApplied(encodeLastApplied(m)), m);
+  assert.deepEqual(decodeLastApplied("reads@2@41@1700000000000"), {
+    life: "reads@2",
+    offset: 41n,
+    timestamp: "1700000000000",
+  });
+});
+
 test("a truncated log (older messages survive, newer ones at used offsets): read on under a new incarnation", () => {
-  // Applied up to 41; the log now ends at 30, and holds messages newer than 41's from 20 on.
-  const truncated = plan(applied(41n), 0n, 30n, 20n);
+  // Applied up to 41, nothing sent after 500 applied; the log now ends at 30 and holds messages
+  // newer than 500 from 20 on.
+  const truncated = plan(applied(41n, "400", "500"), 0n, 30n, 20n);
   assert.deepEqual(truncated, {
     kind: "read",
     at: 20n,
     incarnation: "~20",
-    truncated: { at: 20n, lastApplied: 41n },
+    latest: 500,
+    truncated: { at: 20n, lastApplied: 41n, latest: "500" },
   });
-  // Refilled past the old position: the message at 41 is newer than the one applied there.
-  assert.equal(plan(applied(41n), 0n, 60n, 35n).incarnation, "~35");
+  // Refilled past the old position: a newer message sits below the last applied offset.
+  assert.equal(plan(applied(41n, "400", "500"), 0n, 60n, 35n).incarnation, "~35");
   // The same partition's position under that incarnation reads on in it; truncated again, it
   // gets another.
   const after = {
     offset: "51",
-    metadata: encodeLastApplied({ life: "reads@~20", offset: 50n, timestamp: "9" }),
+    metadata: encodeLastApplied({ life: "reads@~20", offset: 50n, timestamp: "9", latest: "900" }),
   };
   assert.deepEqual(plan(after, 0n, 80n, 80n), {
     kind: "read",
     at: 50n,
     incarnation: "~20",
-    last: { life: "reads@~20", offset: 50n, timestamp: "9" },
+    latest: 900,
+    last: { life: "reads@~20", offset: 50n, timestamp: "9", latest: "900" },
   });
   assert.equal(plan(after, 0n, 45n, 25n).incarnation, "~20~25");
   assert.equal(
     planPosition({ topic: "reads", incarnation: "2" }, true, {
       committed: {
         offset: "42",
-        metadata: encodeLastApplied({ life: "reads@2", offset: 41n, timestamp: "1" }),
+        metadata: encodeLastApplied({ life: "reads@2", offset: 41n, timestamp: "1", latest: "5" }),
       },
       low: 0n,
       high: 30n,
@@ -135,11 +150,15 @@ test("a truncated log (older messages survive, newer ones at used offsets): read
   );
 });
 
-test("no older message left, or no newer one yet: not taken for a truncation", () => {
-  // Every message newer than the last applied (a re-created topic): held back.
-  assert.equal(plan(applied(41n), 0n, 30n, 0n).kind, "hold");
+test("no older message left, no newer one, or no latest known: not taken for a truncation", () => {
+  // Every message newer than those applied (a re-created topic): held back.
+  assert.equal(plan(applied(41n, "400", "500"), 0n, 30n, 0n).kind, "hold");
   // Nothing newer (a high watermark briefly low after a leader change): held back, checked again.
-  assert.equal(plan(applied(41n), 0n, 30n, 30n).kind, "hold");
-  // The message at the last applied offset is older: the ordinary check of the first batch.
-  assert.deepEqual(plan(applied(41n), 0n, 60n, 50n).last?.offset, 41n);
+  const quiet = plan(applied(41n, "400", "500"), 0n, 30n, 30n);
+  assert.equal(quiet.kind, "hold");
+  assert.match(quiet.reason ?? "", /truncated .* nothing new arrived yet/);
+  // The first newer message after the last applied offset: the ordinary check of the first batch.
+  assert.deepEqual(plan(applied(41n, "400", "500"), 0n, 60n, 50n).last?.offset, 41n);
+  // A position committed without the latest timestamp: held back as before.
+  assert.equal(plan(applied(41n), 0n, 30n, 20n).kind, "hold");
 });

@@ -12,8 +12,8 @@ interface Recover {
 
 test("the owner of the partition takes it; kafkajs commits its default offset only for the others", async () => {
   const taken: string[] = [];
-  const withdraw = useOutOfRangeHandler((groupId, topic, partition) => {
-    if (partition !== 1) return false;
+  const withdraw = useOutOfRangeHandler(({ groupId, memberId }, topic, partition) => {
+    if (partition !== 1 || memberId !== "m1") return false;
     taken.push(`${groupId}/${topic}/${partition}`);
     return true;
   });
@@ -21,6 +21,7 @@ test("the owner of the partition takes it; kafkajs commits its default offset on
   const defaults: number[] = [];
   const group = Object.assign(Object.create(ConsumerGroup.prototype) as Recover, {
     groupId: "g",
+    memberId: "m1",
     preferredReadReplicasPerTopicPartition: {},
     logger: { info() {}, error() {} },
     offsetManager: {
