@@ -7,7 +7,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
-RUN npm run build && find src workers -name '*.lua' -exec cp --parents {} dist/ \;
+RUN npm run build && find src workers \( -name '*.lua' -o -name '*.html' \) -exec cp --parents {} dist/ \;
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -9,6 +9,7 @@ import { createRegistry, queueGauges, workerMetrics } from "../src/metrics/metri
 import { openQueues } from "../src/queue/queues.js";
 import { queueConnection } from "../src/queue/redis-policy.js";
 import { blockingConnection, cacheConnection } from "../src/redis/connection.js";
+import { type GroupReport, startReporting } from "../src/status/process-reports.js";
 import { InteractiveStore } from "../src/store/interactives.js";
 import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
@@ -37,6 +38,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     config.WORKER_STATE_CACHE_ARTICLES > 0
       ? new ArticleStateCache(config.WORKER_STATE_CACHE_ARTICLES)
       : undefined;
+  let lastGroup: GroupReport | undefined;
   const reads = startReadWorker(
     config,
     workerRedis,
@@ -52,6 +54,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       const now = Date.now();
       for (const j of jobs)
         if (j.events > 0) m.latencySeconds.observe(Math.max(0, now - j.firstTimestamp) / 1000);
+      lastGroup = { at: now, jobs: o.jobs, events: o.events, added: o.added, ms: Math.round(ms) };
     },
   );
   const deadLetters = startDeadLetterWorker(
@@ -71,6 +74,10 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
     },
   });
+  const stopReporting = startReporting(queueRedis, config, () => ({
+    kind: "worker",
+    ...(lastGroup ? { lastGroup } : {}),
+  }));
   log.info(
     {
       queue: config.WORK_QUEUE,
@@ -84,6 +91,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
   return {
     async stop() {
       await Promise.all([reads.close(), deadLetters.close()]);
+      await stopReporting();
       await http.close();
       await Promise.all([queues.work.close(), queues.dead.close()]);
       await mongo.close();

@@ -1,13 +1,15 @@
-// The dashboard process: Bull Board for the work and dead-letter queues at /queues, the read
-// API, and /healthz, /readyz, /metrics, in one Fastify server.
+// The dashboard process: Bull Board for the work and dead-letter queues at /queues, the status
+// page at /status, the read API, and /healthz, /readyz, /metrics, in one Fastify server.
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { FastifyInstance } from "fastify";
+import { logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
 import { startProbeServer } from "../http/probe-server.js";
+import { kafkaClient } from "../kafka/client.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
 import { openQueues } from "../queue/queues.js";
@@ -16,6 +18,7 @@ import { cacheConnection } from "../redis/connection.js";
 import { InteractiveStore } from "../store/interactives.js";
 import { dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
+import { statusPage } from "./status-page.js";
 
 const BOARD_PATH = "/queues";
 
@@ -48,10 +51,18 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
   const cache = new ReadCache(cacheRedis);
   const { work, dead } = openQueues(config, redis);
+  // For the status page's lag (connected by its first request: a broker away does not keep the
+  // board from starting).
+  const admin = kafkaClient({
+    clientId: "dashboard",
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   const registry = createRegistry("dashboard");
   queueGauges(registry, [work, dead]);
 
   const closeAll = async () => {
+    await admin.disconnect().catch(() => undefined);
     await work.close();
     await dead.close();
     await mongo.close();
@@ -95,6 +106,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       });
       await app.register(board.registerPlugin(), { prefix: BOARD_PATH });
       app.get("/", async (_req, reply) => reply.redirect(BOARD_PATH));
+      statusPage(app, config, { work, dead, redis }, admin);
       readApi(app, { store, cache, ttlSeconds: config.CACHE_TTL_SECONDS });
       log.info({ auth, readOnly: readOnlyMode }, "dashboard configured");
     },

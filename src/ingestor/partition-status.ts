@@ -28,9 +28,22 @@ export const HOLD_CAUSES = [
 ] as const;
 export type HoldCause = (typeof HOLD_CAUSES)[number];
 
+/** What an operator does about each cause: one text for every report that shows it. */
+export const WHAT_TO_DO: Record<HoldCause, string> = {
+  "job-failed": "fix what its error names, then retry the job in Bull Board",
+  "job-vanished": "Redis is losing keys: check maxmemory-policy noeviction and KEEP_COMPLETED_*",
+  "job-range": "the job's data was changed: retry the job in Bull Board",
+  "log-replaced":
+    "the topic was re-created or replaced: give it a new KAFKA_TOPIC_INCARNATION (docs/reliability.md)",
+  positioning: "Kafka's admin calls fail: it retries by itself; check the brokers",
+  "watcher-stopped": "a bug stopped the job's watch: restart the ingestor",
+};
+
 export interface PartitionStatus {
   partition: number;
   state: PartitionState;
+  /** The partition's open job, when it has one. */
+  jobId?: string;
   /** Why the partition is held back, and what was seen. */
   cause?: HoldCause;
   reason?: string;

@@ -1,4 +1,5 @@
-// `npm run status`: queue counts, lag per partition, held-back partitions and dead letters.
+// `npm run status`: per partition its owner, lag, open job and hold (why, what to do); queues;
+// dead letters by reason; workers and their last group.
 import { logLevel } from "kafkajs";
 import { kafkaClient } from "../kafka/client.js";
 import { openQueues } from "../queue/queues.js";
@@ -16,7 +17,7 @@ const admin = kafkaClient({
 }).admin();
 try {
   await admin.connect();
-  process.stdout.write(formatStatus(await collectStatus(config, work, dead, admin)));
+  process.stdout.write(formatStatus(await collectStatus(config, { work, dead, redis }, admin)));
 } finally {
   await admin.disconnect().catch(() => undefined);
   await work.close();

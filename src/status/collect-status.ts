@@ -1,72 +1,148 @@
-// What `npm run status` shows: queue counts, consumer lag per partition, the partitions held back
-// by a job that failed all its attempts (cause job-failed: what Redis holds; the other causes live
-// in the ingestors, on their /readyz and interactive_partitions_held_back{cause}) and the latest
-// dead letters.
+// The pipeline's state as a person looks at it (`npm run status`, and the dashboard's status
+// page at /status): per partition its owner, lag, open job, and whether it is held back, why
+// (one HoldCause, as every report names it) and what to do; the queues; the dead letters by
+// reason; the workers and their last group. Partition states come from the ingestors' own
+// reports (status/process-reports.ts); a failed job is read from Redis, which holds it whatever
+// ingestor reports it.
 import type { Admin } from "kafkajs";
 import type { Config } from "../config.js";
-import type { HoldCause } from "../ingestor/partition-status.js";
+import { type HoldCause, type PartitionState, WHAT_TO_DO } from "../ingestor/partition-status.js";
 import { consumerLag, type PartitionLag } from "../kafka/consumer-lag.js";
 import type { DeadLetterQueue, ReadQueue } from "../queue/queues.js";
+import type { RedisClient } from "../redis/connection.js";
+import { type GroupReport, type ProcessReport, readReports } from "./process-reports.js";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
+/** Dead letters grouped by reason: the latest this many. */
+const DEAD_LETTERS_GROUPED = 1000;
 
-interface HeldBack {
+interface PartitionRow {
   partition: number;
-  cause: HoldCause;
-  range: string;
-  jobId: string;
-  attempts: number;
-  failedAt: number | undefined;
-  reason: string;
+  /** From the broker: what is left to count, the group's committed offset, the log's end. */
+  lag?: PartitionLag;
+  /** The ingestor it is assigned to (its report's id); absent when no running ingestor has it. */
+  owner?: string;
+  /** reading: no job open now; unassigned: no ingestor reports it. */
+  state: PartitionState | "reading" | "unassigned";
+  job?: { id: string; name: string; state: string; attempts: number };
+  cause?: HoldCause;
+  reason?: string;
+  whatToDo?: string;
 }
 
 export interface Status {
+  at: number;
   queues: { name: string; counts: Record<string, number> }[];
-  lag: PartitionLag[] | { error: string };
-  heldBack: HeldBack[];
-  deadLetters: { total: number; latest: { partition: number; offset: string; reason: string }[] };
+  /** Why the broker's lag is missing, when it is. */
+  lagError?: string;
+  partitions: PartitionRow[];
+  deadLetters: {
+    total: number;
+    byReason: { reason: string; count: number }[];
+    latest: { partition: number; offset: string; reason: string }[];
+  };
+  ingestors: { id: string; partitions: number[] }[];
+  workers: { id: string; lastGroup?: GroupReport }[];
+}
+
+interface OpenJob {
+  partition: number;
+  id: string;
+  name: string;
+  state: string;
+  attempts: number;
+  failedReason?: string;
+}
+
+/** Joins the broker's lag, the open jobs and the ingestors' reports into one row per partition. */
+export function partitionRows(
+  lag: readonly PartitionLag[],
+  jobs: readonly OpenJob[],
+  reports: readonly ProcessReport[],
+): PartitionRow[] {
+  const partitions = new Set([...lag.map((l) => l.partition), ...jobs.map((j) => j.partition)]);
+  const ingestors = reports.flatMap((r) => (r.kind === "ingestor" ? [r] : []));
+  for (const r of ingestors) for (const p of r.assigned) partitions.add(p);
+  return [...partitions]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const owner = ingestors.find((r) => r.assigned.includes(partition));
+      const reported = owner?.partitions.find((p) => p.partition === partition);
+      const job =
+        jobs.find((j) => j.partition === partition && j.id === reported?.jobId) ??
+        jobs.find((j) => j.partition === partition);
+      const lagOf = lag.find((l) => l.partition === partition);
+      const row: PartitionRow = {
+        partition,
+        ...(lagOf ? { lag: lagOf } : {}),
+        ...(owner ? { owner: owner.id } : {}),
+        state: reported?.state ?? (owner ? "reading" : "unassigned"),
+        ...(job ? { job: { id: job.id, name: job.name, state: job.state, attempts: job.attempts } } : {}),
+        ...(reported?.cause ? { cause: reported.cause } : {}),
+        ...(reported?.reason ? { reason: reported.reason } : {}),
+      };
+      // A failed job holds its partition back whoever reports it (Redis holds the failure).
+      if (job?.state === "failed" && row.cause === undefined) {
+        row.state = "held-back";
+        row.cause = "job-failed";
+        row.reason = job.failedReason ?? "";
+      }
+      if (row.cause !== undefined) row.whatToDo = WHAT_TO_DO[row.cause];
+      return row;
+    });
 }
 
 export async function collectStatus(
-  config: Pick<Config, "KAFKA_TOPIC" | "KAFKA_GROUP_ID">,
-  work: ReadQueue,
-  dead: DeadLetterQueue,
+  config: Pick<Config, "KAFKA_TOPIC" | "KAFKA_GROUP_ID" | "QUEUE_PREFIX" | "WORK_QUEUE">,
+  queues: { work: ReadQueue; dead: DeadLetterQueue; redis: RedisClient },
   admin: Admin,
 ): Promise<Status> {
-  const [workCounts, deadCounts, failed, latestDead, lag] = await Promise.all([
+  const { work, dead, redis } = queues;
+  const [workCounts, deadCounts, open, deadLetters, lag, reports] = await Promise.all([
     work.getJobCounts(...STATES),
     dead.getJobCounts(...STATES),
-    work.getFailed(0, 999),
-    dead.getFailed(0, 9),
+    work.getJobs(["waiting", "active", "delayed", "failed"], 0, 999),
+    dead.getFailed(0, DEAD_LETTERS_GROUPED - 1),
     consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID).catch((err: unknown) => ({
       error: err instanceof Error ? err.message : String(err),
     })),
+    readReports(redis, config),
   ]);
+  const jobs: OpenJob[] = await Promise.all(
+    open.map(async (j) => ({
+      partition: j.data?.partition ?? -1,
+      id: j.id ?? "",
+      name: j.name,
+      state: await j.getState(),
+      attempts: j.attemptsMade,
+      ...(j.failedReason ? { failedReason: j.failedReason.split("\n")[0] ?? "" } : {}),
+    })),
+  );
+  const byReason = new Map<string, number>();
+  for (const d of deadLetters) byReason.set(d.data.reason, (byReason.get(d.data.reason) ?? 0) + 1);
   return {
+    at: Date.now(),
     queues: [
       { name: work.name, counts: workCounts },
       { name: dead.name, counts: deadCounts },
     ],
-    lag: "error" in lag ? lag : lag.sort((a, b) => a.partition - b.partition),
-    heldBack: failed
-      .map((j) => ({
-        partition: j.data?.partition ?? -1,
-        cause: "job-failed" as const,
-        range: `${j.data?.firstOffset ?? "?"}-${j.data?.lastOffset ?? "?"}`,
-        jobId: j.id ?? "",
-        attempts: j.attemptsMade,
-        failedAt: j.finishedOn,
-        reason: (j.failedReason ?? "").split("\n")[0] ?? "",
-      }))
-      .sort((a, b) => a.partition - b.partition),
+    ...("error" in lag ? { lagError: lag.error } : {}),
+    partitions: partitionRows("error" in lag ? [] : lag, jobs, reports),
     deadLetters: {
       total: deadCounts.failed ?? 0,
-      latest: latestDead.map((j) => ({
+      byReason: [...byReason]
+        .map(([reason, count]) => ({ reason, count }))
+        .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+      latest: deadLetters.slice(0, 10).map((j) => ({
         partition: j.data.partition,
         offset: j.data.offset,
         reason: j.data.reason,
       })),
     },
+    ingestors: reports.flatMap((r) => (r.kind === "ingestor" ? [{ id: r.id, partitions: r.assigned }] : [])),
+    workers: reports.flatMap((r) =>
+      r.kind === "worker" ? [{ id: r.id, ...(r.lastGroup ? { lastGroup: r.lastGroup } : {}) }] : [],
+    ),
   };
 }
 
@@ -76,28 +152,31 @@ export function formatStatus(s: Status, now = Date.now()): string {
   for (const q of s.queues) {
     lines.push(`  ${q.name.padEnd(28)} ${STATES.map((st) => `${st} ${q.counts[st] ?? 0}`).join("  ")}`);
   }
-  lines.push("", "Consumer lag (messages not yet committed)");
-  if ("error" in s.lag) lines.push(`  unavailable: ${s.lag.error}`);
-  else {
-    for (const p of s.lag)
-      lines.push(
-        `  partition ${String(p.partition).padStart(3)}  lag ${p.lag}  (committed ${p.committed}, end ${p.end})`,
-      );
-    lines.push(`  total lag ${s.lag.reduce((n, p) => n + p.lag, 0)}`);
-  }
-  lines.push(
-    "",
-    `Held back by a failed job (retry it in the dashboard): ${s.heldBack.length}` +
-      " (other causes: each ingestor's /readyz and interactive_partitions_held_back{cause})",
-  );
-  for (const h of s.heldBack) {
-    const ago = h.failedAt ? `${Math.round((now - h.failedAt) / 1000)} s ago` : "";
+  lines.push("", "Partitions (lag: messages not yet committed)");
+  if (s.lagError !== undefined) lines.push(`  lag unavailable: ${s.lagError}`);
+  for (const p of s.partitions) {
+    const lag = p.lag ? `lag ${p.lag.lag} (committed ${p.lag.committed}, end ${p.lag.end})` : "lag ?";
+    const job = p.job ? `  job ${p.job.name} ${p.job.state}` : "";
     lines.push(
-      `  partition ${h.partition}  ${h.cause}  offsets ${h.range}  attempts ${h.attempts}  failed ${ago}  ${h.reason}`,
+      `  partition ${String(p.partition).padStart(3)}  ${lag}  ${p.state}  owner ${p.owner ?? "-"}${job}`,
+    );
+    if (p.cause !== undefined)
+      lines.push(`      held back: ${p.cause}: ${p.reason ?? ""}\n      to do: ${p.whatToDo}`);
+  }
+  const total = s.partitions.reduce((n, p) => n + (p.lag?.lag ?? 0), 0);
+  lines.push(`  total lag ${total}; held back ${s.partitions.filter((p) => p.cause !== undefined).length}`);
+  lines.push("", `Dead letters: ${s.deadLetters.total}`);
+  for (const d of s.deadLetters.byReason) lines.push(`  ${String(d.count).padStart(6)}  ${d.reason}`);
+  lines.push("", `Workers: ${s.workers.length}`);
+  for (const w of s.workers) {
+    const g = w.lastGroup;
+    lines.push(
+      `  ${w.id}  ${
+        g
+          ? `last group ${Math.round((now - g.at) / 1000)} s ago: ${g.jobs} jobs, ${g.events} events, ${g.added} added, ${g.ms} ms`
+          : "no group yet"
+      }`,
     );
   }
-  lines.push("", `Dead letters: ${s.deadLetters.total}`);
-  for (const d of s.deadLetters.latest)
-    lines.push(`  partition ${d.partition} offset ${d.offset}: ${d.reason}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,8 @@
 // A person retries a failed job in Bull Board, in a real browser (Debian's chromium driven by
-// playwright-core): the job's partition was held back; after the retry the job is applied once,
-// the held-back reads follow, and the read API shows the new count. Screenshots are saved in
-// test-artifacts/.
+// playwright-core): the status page shows the job's partition held back, why and what to do,
+// with a link to the job; after the retry the job is applied once, the held-back reads follow,
+// the status page shows the partition reading again, and the read API shows the new count.
+// Screenshots are saved in test-artifacts/.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -123,6 +124,22 @@ test("a failed job retried through Bull Board in a browser is applied once and i
     ],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // The status page: partition 0 held back by its failed job, with the reason, what to do, the
+  // ingestor that owns it, and a link to the job in Bull Board.
+  const status = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  await status.goto(`${dashboard.url}/status`);
+  const row0 = status.locator('#partitions tr[data-partition="0"]');
+  await row0.locator(".state", { hasText: "held-back" }).waitFor({ timeout: 15_000 });
+  assert.match((await row0.locator(".cause").textContent()) ?? "", /^job-failed: .*Cannot apply \$inc/);
+  assert.match((await row0.locator(".todo").textContent()) ?? "", /retry the job in Bull Board/);
+  assert.equal(
+    await row0.locator("a").getAttribute("href"),
+    `queues/queue/${config.WORK_QUEUE}/${encodeURIComponent(failed.id as string)}`,
+  );
+  assert.notEqual(await row0.locator("td").nth(3).textContent(), "none", "its owner, an ingestor");
+  assert.equal(await status.locator('#partitions tr[data-partition="1"] .state').textContent(), "reading");
+  await status.screenshot({ path: `${ARTIFACTS}/status-page-held-back.png`, fullPage: true });
+
   await page.goto(`${dashboard.url}/queues/queue/${config.WORK_QUEUE}?status=failed`);
   // The card shows partition, range and event count in the job's name, and its error.
   // The job's card: the innermost element holding its id, its name and its buttons.
@@ -171,6 +188,10 @@ test("a failed job retried through Bull Board in a browser is applied once and i
   await page.goto(`${dashboard.url}/queues/queue/${config.WORK_QUEUE}?status=completed`);
   await page.getByText(failed.name).first().waitFor();
   await page.screenshot({ path: `${ARTIFACTS}/dashboard-retry.png` });
+  // The status page, refreshed by itself: partition 0 reads on.
+  await row0.locator(".state", { hasText: "reading" }).waitFor({ timeout: 15_000 });
+  assert.equal(await row0.locator(".cause").textContent(), "");
+  await status.screenshot({ path: `${ARTIFACTS}/status-page-after-retry.png`, fullPage: true });
   assert.equal(await work.getFailedCount(), 0);
   const counts = await fx.readCounts();
   assert.equal(counts.get("777"), 107);

@@ -1,5 +1,6 @@
-// `npm run status` reads real queues and the real broker: lag per partition, held-back
-// partitions (failed work jobs) and dead letters.
+// `npm run status` (and the status page) read real queues, the real broker and the processes'
+// reports: lag per partition, held-back partitions (a failed job, or an ingestor's own cause),
+// dead letters by reason, workers.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UnrecoverableError, Worker } from "bullmq";
@@ -7,6 +8,7 @@ import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder, readJobId } from "../../src/queue/read-job.js";
 import { blockingConnection } from "../../src/redis/connection.js";
 import { collectStatus, formatStatus } from "../../src/status/collect-status.js";
+import { readReports, startReporting } from "../../src/status/process-reports.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { testConfig } from "../support/env.js";
 import { createTopic, Fixture, kafkaFor, producerFor, sendRaw, until } from "../support/pipeline.js";
@@ -66,21 +68,41 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
   const admin = kafkaFor(config).admin();
   await admin.connect();
   try {
-    const status = await collectStatus(config, work, dead, admin);
-    assert.deepEqual("error" in status.lag ? status.lag : status.lag.map((p) => [p.partition, p.lag]), [
-      [0, 2],
-      [1, 1],
-    ]);
-    assert.equal(status.heldBack.length, 1);
-    assert.equal(status.heldBack[0]?.partition, 1);
-    assert.equal(status.deadLetters.total, 1);
+    // An ingestor reports partition 0 held back for its log; a worker reports its last group.
+    const stopIngestorReport = startReporting(fx.redis, config, () => ({
+      kind: "ingestor",
+      assigned: [0, 1],
+      partitions: [{ partition: 0, state: "held-back", cause: "log-replaced", reason: "the log ends at 3" }],
+    }));
+    const stopWorkerReport = startReporting(fx.redis, config, () => ({
+      kind: "worker",
+      lastGroup: { at: Date.now(), jobs: 2, events: 9, added: 9, ms: 12 },
+    }));
+    await until("both reports", async () =>
+      (await readReports(fx.redis, config)).length === 2 ? true : undefined,
+    );
+    const status = await collectStatus(config, { work, dead, redis: fx.redis }, admin);
+    await Promise.all([stopIngestorReport(), stopWorkerReport()]);
+    assert.deepEqual(
+      status.partitions.map((p) => [p.partition, p.lag?.lag, p.state, p.cause]),
+      [
+        [0, 2, "held-back", "log-replaced"],
+        [1, 1, "held-back", "job-failed"],
+      ],
+    );
+    assert.equal(status.partitions[1]?.job?.state, "failed");
+    assert.match(status.partitions[1]?.whatToDo ?? "", /retry the job in Bull Board/);
+    assert.deepEqual(status.deadLetters.byReason, [{ reason: "invalid JSON at byte 1", count: 1 }]);
+    assert.equal(status.workers[0]?.lastGroup?.events, 9);
     const text = formatStatus(status);
     assert.match(
       text,
-      /Held back by a failed job .*: 1 .*\n {2}partition 1 {2}job-failed {2}offsets 0-0 {2}attempts 1 .*MongoDB said no/,
+      /partition {3}1 {2}lag 1 .* held-back .*\n {6}held back: job-failed: MongoDB said no\n {6}to do: fix/,
     );
-    assert.match(text, /Dead letters: 1\n {2}partition 0 offset 7: invalid JSON at byte 1/);
-    assert.match(text, /total lag 3/);
+    assert.match(text, /held back: log-replaced: the log ends at 3/);
+    assert.match(text, /Dead letters: 1\n +1 {2}invalid JSON at byte 1/);
+    assert.match(text, /total lag 3; held back 2/);
+    assert.deepEqual(await readReports(fx.redis, config), [], "a stopped process's report is gone");
   } finally {
     await admin.disconnect();
     await work.close();

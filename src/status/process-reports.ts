@@ -1,0 +1,98 @@
+// What each ingestor and worker process is doing, as the status page and `npm run status` show
+// it: every process rewrites its own field of one Redis hash beside the work queue
+// (`<QUEUE_PREFIX>:<WORK_QUEUE>:processes`) every REPORT_EVERY_MS. A field older than
+// STALE_AFTER_MS belongs to a process gone (killed, paused, cut off) and is left out and removed.
+// One key: one slot on a Redis Cluster; its size is a small JSON per running process.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Config } from "../config.js";
+import type { PartitionStatus } from "../ingestor/partition-status.js";
+import type { RedisClient } from "../redis/connection.js";
+
+const REPORT_EVERY_MS = 5_000;
+const STALE_AFTER_MS = 30_000;
+
+export interface IngestorReport {
+  kind: "ingestor";
+  /** The partitions assigned to it. */
+  assigned: number[];
+  /** Its partitions with an open job or held back without one (see PartitionStatus). */
+  partitions: PartitionStatus[];
+}
+
+/** The last group a worker applied. */
+export interface GroupReport {
+  /** When it was applied (Unix ms). */
+  at: number;
+  jobs: number;
+  events: number;
+  /** Reads added to MongoDB (fewer than events when some were applied before). */
+  added: number;
+  ms: number;
+}
+
+export interface WorkerReport {
+  kind: "worker";
+  lastGroup?: GroupReport;
+}
+
+/** A process's report as read back: its id (host:pid:tag) and when it was written. */
+export type ProcessReport = (IngestorReport | WorkerReport) & { id: string; at: number };
+
+type ReportsConfig = Pick<Config, "QUEUE_PREFIX" | "WORK_QUEUE">;
+
+function reportsKey(config: ReportsConfig): string {
+  return `${config.QUEUE_PREFIX}:${config.WORK_QUEUE}:processes`;
+}
+
+/**
+ * Writes `report()` now and every REPORT_EVERY_MS; returns the function that stops and removes
+ * it (at a clean stop: the process is gone at once, not 30 s later). Errors are left to the
+ * next round: the reports are for people, the pipeline never reads them.
+ */
+export function startReporting(
+  redis: RedisClient,
+  config: ReportsConfig,
+  report: () => IngestorReport | WorkerReport,
+): () => Promise<void> {
+  const id = `${hostname()}:${process.pid}:${randomBytes(2).toString("hex")}`;
+  const key = reportsKey(config);
+  const write = () =>
+    redis
+      .multi()
+      .hset(key, id, JSON.stringify({ ...report(), id, at: Date.now() }))
+      .pexpire(key, STALE_AFTER_MS * 2)
+      .exec()
+      .catch(() => undefined);
+  void write();
+  const timer = setInterval(write, REPORT_EVERY_MS).unref();
+  return async () => {
+    clearInterval(timer);
+    await redis.hdel(key, id).catch(() => undefined);
+  };
+}
+
+/** The reports of the processes running now, ingestors first, each kind by id. */
+export async function readReports(
+  redis: RedisClient,
+  config: ReportsConfig,
+  now = Date.now(),
+): Promise<ProcessReport[]> {
+  const key = reportsKey(config);
+  const fields = await redis.hgetall(key);
+  const live: ProcessReport[] = [];
+  const stale: string[] = [];
+  for (const [field, json] of Object.entries(fields)) {
+    let report: ProcessReport | undefined;
+    try {
+      report = JSON.parse(json) as ProcessReport;
+    } catch {
+      report = undefined;
+    }
+    if (report === undefined || typeof report.at !== "number" || now - report.at > STALE_AFTER_MS)
+      stale.push(field);
+    else live.push(report);
+  }
+  if (stale.length > 0) await redis.hdel(key, ...stale).catch(() => undefined);
+  return live.sort((a, b) => (a.kind === b.kind ? a.id.localeCompare(b.id) : a.kind === "ingestor" ? -1 : 1));
+}
