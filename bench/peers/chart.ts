@@ -13,6 +13,7 @@ const COLORS: Record<string, string> = {
 /** What each bar is, short enough for the column left of the bars. */
 export const CHART_DESCRIPTIONS: Record<string, string> = {
   ceiling: "kafkajs read + JSON.parse, no writes",
+  oracle: "the limit: each distinct article written once",
   seed: "Go path: Lua + updateOne per event",
   naive: "BullMQ: a job per event, same writes",
   pipeline: "this project, default settings",
@@ -25,8 +26,10 @@ export function escapeXml(s: string): string {
 export function barLabel(r: RatedResult): string {
   const ratio =
     r.vsSeed === null ? "" : r.design === "seed" ? ", 1.00x (the seed)" : `, ${formatRatio(r.vsSeed)} seed`;
+  const limit =
+    r.ofLimit === null || r.design === "oracle" ? "" : `, ${Math.round(r.ofLimit * 100)}% of the limit`;
   const status = r.failure !== null ? " (failed)" : r.timedOut ? " (timed out)" : "";
-  return `${formatInt(r.eventsPerSecond)} events/s${ratio}${status}`;
+  return `${formatInt(r.eventsPerSecond)} events/s${limit}${ratio}${status}`;
 }
 
 /** Rough width of a label in 14 px bold sans-serif (DejaVu Sans Bold digits are ~9.7 px). */

@@ -111,23 +111,21 @@ export interface ServerOps {
 }
 
 /**
- * What the server did between two serverStatus replies, minus this benchmark's own polls (one
- * aggregate returning one document each). Server-wide: any other client's work is included.
+ * What the server did between two serverStatus replies (the benchmark itself sends nothing to
+ * it while a design drains). Server-wide: any other client's work is included.
  */
-export function serverOpsBetween(before: ServerCounters, after: ServerCounters, polls: number): ServerOps {
-  const delta = (k: keyof ServerCounters, own: number) => {
+export function serverOpsBetween(before: ServerCounters, after: ServerCounters): ServerOps {
+  const delta = (k: keyof ServerCounters) => {
     const a = after[k];
     const b = before[k];
-    return a === undefined || b === undefined ? null : Math.max(0, a - b - own);
+    return a === undefined || b === undefined ? null : Math.max(0, a - b);
   };
-  const roundTrips = delta("commands", polls);
-  let documentOps = delta("documents", polls);
-  let note = "MongoDB serverStatus (metrics.commands, metrics.document), server-wide, polls subtracted";
+  const roundTrips = delta("commands");
+  let documentOps = delta("documents");
+  let note = "MongoDB serverStatus (metrics.commands, metrics.document), server-wide";
   if (documentOps === null) {
-    // The polls are aggregate commands: opcounters count them under `command`, not here.
-    documentOps = delta("opcounters", 0);
-    note =
-      "MongoDB serverStatus opcounters (each find counted once, not per document), server-wide, polls subtracted";
+    documentOps = delta("opcounters");
+    note = "MongoDB serverStatus opcounters (each find counted once, not per document), server-wide";
   }
   return { roundTrips, documentOps, note };
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { integer, UsageError } from "../shared/cli.js";
 
-const DESIGNS = ["ceiling", "seed", "naive", "pipeline"] as const;
+const DESIGNS = ["ceiling", "oracle", "seed", "naive", "pipeline"] as const;
 export type DesignName = (typeof DESIGNS)[number];
 
 export interface PeersOptions {
@@ -28,7 +28,7 @@ export interface PeersOptions {
 export { UsageError };
 
 export const USAGE = `usage: npm run bench:peers -- [--count 1000000] [--articles 100000] [--skew 1.1]
-    [--partitions 6] [--designs ceiling,seed,naive,pipeline] [--out docs/benchmarks.md | --no-write]
+    [--partitions 6] [--designs ceiling,oracle,seed,naive,pipeline] [--out docs/benchmarks.md | --no-write]
     [--timeout-s 1800] [--seed 42]`;
 
 function designList(raw: string): DesignName[] {

@@ -8,6 +8,7 @@ import { createTopic, produceBacklog } from "./backlog.js";
 import { CHART_DESCRIPTIONS, renderChartSvg, writeChartPng } from "./chart.js";
 import { ceiling } from "./designs/ceiling.js";
 import { naive } from "./designs/naive.js";
+import { oracle } from "./designs/oracle.js";
 import { pipeline } from "./designs/pipeline.js";
 import { seed } from "./designs/seed.js";
 import { type Design, runDesign } from "./harness.js";
@@ -33,7 +34,7 @@ import {
 } from "./services.js";
 import { planBacklog } from "./zipf.js";
 
-const IMPLEMENTATIONS: Record<DesignName, Design> = { ceiling, seed, naive, pipeline };
+const IMPLEMENTATIONS: Record<DesignName, Design> = { ceiling, oracle, seed, naive, pipeline };
 const HOT_KEYS = 1000;
 const CHART_FILE = "benchmarks-peers.png";
 

@@ -8,7 +8,7 @@ test("defaults: 1M events, Zipf 1.1 over 100,000 articles, 6 partitions, all des
     articles: 100_000,
     skew: 1.1,
     partitions: 6,
-    designs: ["ceiling", "seed", "naive", "pipeline"],
+    designs: ["ceiling", "oracle", "seed", "naive", "pipeline"],
     out: "docs/benchmarks.md",
     write: true,
     timeoutS: 1800,

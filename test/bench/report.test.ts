@@ -48,6 +48,7 @@ const results = (): DesignResult[] => [
     redisPeakBytes: 0,
     details: { secondsToFirstBatch: 0.35, eventsPerSecondFromFirstBatch: 512_345 },
   }),
+  result({ design: "oracle", eventsPerSecond: 5312 }),
   result({ design: "seed", eventsPerSecond: 2656 }),
   result({ design: "naive", eventsPerSecond: 2524, redisPeakBytes: 54.8 * 2 ** 20 }),
   result({
@@ -63,7 +64,12 @@ test("ratios to the seed path; none without a seed run", () => {
   const rated = withRatios(results());
   assert.deepEqual(
     rated.map((r) => r.vsSeed),
-    [175.45, 1, 0.95, 1.15],
+    [175.45, 2, 1, 0.95, 1.15],
+  );
+  assert.deepEqual(
+    rated.map((r) => r.ofLimit),
+    [null, 1, 0.5, 0.48, 0.58],
+    "shares of the oracle's events/s (the ceiling writes nothing)",
   );
   assert.ok(withRatios(results().filter((r) => r.design !== "seed")).every((r) => r.vsSeed === null));
   assert.equal(formatRatio(175.45), "175x");
@@ -85,17 +91,19 @@ test("one JSON line per design", () => {
 test("the markdown table: one row per design, figures formatted", () => {
   const table = markdownTable(withRatios(results()));
   const lines = table.split("\n");
-  assert.equal(lines.length, 2 + 4);
-  assert.match(lines[0] ?? "", /^\| design \| what runs \| events\/s \| vs seed \|/);
+  assert.equal(lines.length, 2 + 5);
+  assert.match(lines[0] ?? "", /^\| design \| what runs \| events\/s \| of the limit \| vs seed \|/);
   const cells = (i: number) => (lines[i] ?? "").split(" | ");
   assert.equal(lines[2]?.startsWith("| `ceiling` |"), true);
   assert.equal(cells(2)[2], "**466,000**");
-  assert.equal(cells(2)[3], "175x");
+  assert.equal(cells(2)[3], "-", "the ceiling writes nothing: no share of the limit");
+  assert.equal(cells(2)[4], "175x");
   assert.match(lines[2] ?? "", /n\/a \(no writes\); parsed 200,000 of 200,000, Aid checksum ok/);
-  assert.equal(cells(3)[3], "1.00x");
-  assert.equal(cells(3)[5], "1,000");
-  assert.match(lines[4] ?? "", /54\.8 MiB \| exact \(27,060 articles\); cache exact \|$/);
-  assert.match(lines[5] ?? "", /\| n\/a \| n\/a \| 1\.8 MiB \|/);
+  assert.deepEqual([cells(3)[3], cells(3)[4]], ["100%", "2.00x"], "the oracle is the limit");
+  assert.deepEqual([cells(4)[3], cells(4)[4]], ["50%", "1.00x"]);
+  assert.equal(cells(4)[6], "1,000");
+  assert.match(lines[5] ?? "", /54\.8 MiB \| exact \(27,060 articles\); cache exact \|$/);
+  assert.match(lines[6] ?? "", /\| 58% \| 1\.15x \| .*\| n\/a \| n\/a \| 1\.8 MiB \|/);
   assert.ok(table.includes(DESCRIPTIONS.pipeline));
 });
 
@@ -178,12 +186,12 @@ test("the section replaces the one between the markers, or is appended", () => {
 test("the chart: a bar per design labelled with events/s and ratio, text escaped", () => {
   const rated = withRatios(results());
   assert.equal(barLabel(rated[0] as RatedResult), "466,000 events/s, 175x seed");
-  assert.equal(barLabel(rated[1] as RatedResult), "2,656 events/s, 1.00x (the seed)");
-  assert.equal(barLabel(rated[3] as RatedResult), "3,061 events/s, 1.15x seed");
+  assert.equal(barLabel(rated[2] as RatedResult), "2,656 events/s, 50% of the limit, 1.00x (the seed)");
+  assert.equal(barLabel(rated[4] as RatedResult), "3,061 events/s, 58% of the limit, 1.15x seed");
   const svg = renderChartSvg(rated, { title: "a <b> & c", subtitle: "s", descriptions: DESCRIPTIONS });
   assert.ok(svg.startsWith("<svg "));
   assert.ok(svg.includes("a &#60;b&#62; &#38; c"));
-  assert.equal(svg.match(/<rect x="300"/g)?.length, 4);
+  assert.equal(svg.match(/<rect x="300"/g)?.length, 5);
   for (const r of rated) assert.ok(svg.includes(escapeXml(barLabel(r))));
   // The longest bar holds its label (white, end-anchored); a short one has it after its end.
   assert.match(svg, /text-anchor="end" fill="#ffffff" font-weight="bold">466,000 events\/s/);

@@ -30,6 +30,8 @@ export const naive: Design = {
     const consumer = ctx.services.kafka.consumer({ groupId: names.group });
     let worker: Worker<NaiveJob, void, string> | undefined;
     let errors = 0;
+    // Jobs finished (written, or failed): its progress; and events the consumer could not parse.
+    let done = 0;
     const fail = (what: string) => {
       if (errors++ < 5) log(`naive: ${what}`);
     };
@@ -41,7 +43,13 @@ export const naive: Design = {
           prefix,
           concurrency: CONCURRENCY,
         });
-        worker.on("failed", (job, err) => fail(`job ${job?.id}: ${err.message}`));
+        worker.on("completed", () => {
+          done++;
+        });
+        worker.on("failed", (job, err) => {
+          done++;
+          fail(`job ${job?.id}: ${err.message}`);
+        });
         worker.on("error", (err) => fail(`worker: ${err.message}`));
         await consumer.connect();
         await consumer.subscribe({ topics: [ctx.backlog.topic], fromBeginning: true });
@@ -57,15 +65,19 @@ export const naive: Design = {
                   data: { aid: parsed.event.aid.toString() },
                   opts: { removeOnComplete: true },
                 });
-              } else fail(`offset ${message.offset}: ${parsed.reason}`);
+              } else {
+                done++;
+                fail(`offset ${message.offset}: ${parsed.reason}`);
+              }
             }
             if (jobs.length > 0) await queue.addBulk(jobs);
             await heartbeat();
           },
         });
         return {
+          progress: () => done,
           errors: () => errors,
-          mongo: async (_polls, counted) => countedFigures(mongo.counter, counted),
+          mongo: async (counted) => countedFigures(mongo.counter, counted),
           details: async () => {
             const left = await queue.getJobCounts("waiting", "active", "failed");
             return {

@@ -49,6 +49,7 @@ export const pipeline: Design = {
     if (dropped.length > 0) log(`pipeline: ignoring settings from the environment: ${dropped.join(", ")}`);
     const children: ChildProcess[] = [];
     let stopping = false;
+    let closeAdmin = async () => {};
     return {
       async start() {
         const before = await readServerCounters(services.poll);
@@ -64,7 +65,15 @@ export const pipeline: Design = {
           children.push(child);
         }
         let metrics = "";
+        // Progress: the group's committed offsets (a range is committed once applied), from Kafka.
+        const admin = services.kafka.admin();
+        await admin.connect();
+        closeAdmin = () => admin.disconnect();
         return {
+          progress: async () => {
+            const [offsets] = await admin.fetchOffsets({ groupId: names.group, topics: [ctx.backlog.topic] });
+            return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+          },
           failure: () => failure,
           errors: () => {
             // Jobs that failed for good and dead letters, as the worker's queue gauges saw them.
@@ -75,13 +84,13 @@ export const pipeline: Design = {
             }
             return n;
           },
-          async mongo(polls, counted): Promise<MongoFigures> {
+          async mongo(counted): Promise<MongoFigures> {
             const after = await readServerCounters(services.poll);
             metrics = await scrape(ports.worker).catch((err: unknown) => {
               log(`pipeline: ${String(err)}`);
               return "";
             });
-            return pipelineMongoFigures(before, after, polls, counted, metrics);
+            return pipelineMongoFigures(before, after, counted, metrics);
           },
           async details() {
             const stats = groupStats(parsePrometheus(metrics));
@@ -93,12 +102,14 @@ export const pipeline: Design = {
           async stop() {
             stopping = true;
             await Promise.all(children.map((c) => stopChild(c, graceMs)));
+            await closeAdmin();
           },
         };
       },
       async cleanup() {
         stopping = true;
         await Promise.all(children.map((c) => stopChild(c, graceMs)));
+        await closeAdmin().catch(() => undefined);
         for (const queue of [names.queue, names.deadQueue]) {
           await deleteKeysMatching(services.redis, `${queuePrefix}:${queue}:*`);
         }
@@ -128,11 +139,10 @@ function workerMongoCounters(
 export function pipelineMongoFigures(
   before: ServerCounters,
   after: ServerCounters,
-  polls: number,
   counted: number,
   metricsText: string,
 ): MongoFigures {
-  const server = serverOpsBetween(before, after, polls);
+  const server = serverOpsBetween(before, after);
   if (server.documentOps !== null || server.roundTrips !== null) {
     return {
       docOpsPer1k: server.documentOps === null ? null : per1k(server.documentOps, counted),

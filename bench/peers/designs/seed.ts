@@ -18,6 +18,8 @@ export const seed: Design = {
     const path = new GoReadPath(redis, mongo.collection, ctx.names.prefix);
     const consumer = ctx.services.kafka.consumer({ groupId: ctx.names.group });
     let errors = 0;
+    // Events handled (written, or failed and skipped as the Go handler does): its progress.
+    let done = 0;
     return {
       async start() {
         mongo.counter.reset();
@@ -35,11 +37,13 @@ export const seed: Design = {
             } catch (err) {
               if (errors++ < 5) log(`seed: offset ${message.offset}: ${String(err)}`);
             }
+            done++;
           },
         });
         return {
+          progress: () => done,
           errors: () => errors,
-          mongo: async (_polls, counted) => countedFigures(mongo.counter, counted),
+          mongo: async (counted) => countedFigures(mongo.counter, counted),
           details: async () => ({ duplicateKeyRetries: path.duplicateKeyRetries }),
           stop: () => consumer.disconnect(),
         };
