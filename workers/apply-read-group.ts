@@ -36,6 +36,12 @@ export interface GroupOutcome {
   added: number;
   cacheIncremented: number;
   cacheInvalidated: number;
+  /**
+   * Per partition key of the jobs applied in full: the ledger's latest timestamp once they were,
+   * the latest among all messages ever applied from that partition in its life. The ingestor
+   * commits it with the job (see ingestor/plan-position.ts, LastApplied.latest).
+   */
+  latest: ReadonlyMap<string, number>;
 }
 
 export interface GroupResult {
@@ -239,6 +245,9 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     });
   }
   await deps.store.advanceLedger(advance, now());
+  const latest = new Map<string, number>();
+  for (const [key, e] of advance)
+    latest.set(key, Math.max(ledger.get(key)?.maxTimestamp ?? e.maxTimestamp, e.maxTimestamp));
 
   return {
     outcome: {
@@ -248,6 +257,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       added: applied.reduce((n, p) => n + p.delta, 0),
       cacheIncremented: followed.incremented,
       cacheInvalidated: followed.dropped,
+      latest,
     },
     failed,
   };

@@ -5,6 +5,7 @@
 // restarted, a document of its articles refused); an outage fails the whole group.
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
+import { partitionKey } from "../src/counting/plan-increments.js";
 import type { Logger } from "../src/logger.js";
 import { isIncarnationOf } from "../src/queue/message-id.js";
 import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
@@ -17,11 +18,14 @@ import { GroupBuffer } from "./group-buffer.js";
  * range only when it equals this.
  */
 export interface ReadJobResult {
+  /** The range applied. */
   firstOffset: string;
   lastOffset: string;
   events: number;
   groupJobs: number;
   groupAdded: number;
+  /** The partition ledger's latest timestamp after this job (see GroupOutcome.latest). */
+  latest?: number;
 }
 
 export interface ReadWorker {
@@ -88,12 +92,14 @@ export function startReadWorker(
       // Shared only with a held job of the same identity (the same events): BullMQ handing this
       // job over again while it is parked. The range returned is the range applied.
       const outcome = await buffer.add(data, data.events, readJobIdentity(data));
+      const latest = outcome.latest.get(partitionKey(data.topic, data.partition, data.incarnation));
       return {
         firstOffset: data.firstOffset,
         lastOffset: data.lastOffset,
         events: data.events,
         groupJobs: outcome.jobs,
         groupAdded: outcome.added,
+        ...(latest === undefined ? {} : { latest }),
       };
     },
     {

@@ -26,8 +26,19 @@ export function statusPage(
     return connecting.catch(() => undefined);
   };
   app.get("/status", async (_req, reply) => reply.type("text/html; charset=utf-8").send(page));
-  app.get("/status.json", async (_req, reply) => {
-    await connect();
-    return reply.header("cache-control", "no-store").send(await collectStatus(config, queues, admin));
-  });
+  // One collection serves every request of the next 2 s (tabs refresh every 2 s each).
+  let recent: { at: number; status: ReturnType<typeof collectStatus> } | undefined;
+  const current = () => {
+    if (recent === undefined || Date.now() - recent.at > 2000) {
+      const status = connect().then(() => collectStatus(config, queues, admin));
+      recent = { at: Date.now(), status };
+      status.catch(() => {
+        if (recent?.status === status) recent = undefined;
+      });
+    }
+    return recent.status;
+  };
+  app.get("/status.json", async (_req, reply) =>
+    reply.header("cache-control", "no-store").send(await current()),
+  );
 }

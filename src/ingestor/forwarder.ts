@@ -236,7 +236,7 @@ export class Forwarder {
       sink: this.sink,
       timing: this.timing,
       log: this.log,
-      commit: (job) => this.commit(job),
+      commit: (job, latest) => this.commit(job, latest),
       committed: (watch) => {
         const { topic, partition, lastOffset, lastTimestamp } = watch.data;
         this.positioner.readOnAfter(
@@ -244,7 +244,6 @@ export class Forwarder {
           partition,
           BigInt(lastOffset),
           lastTimestamp === undefined ? undefined : String(lastTimestamp),
-          this.positioner.latestAfter(watch.data),
         );
         if (this.watches.get(k) === watch) this.watches.delete(k);
         if (!watch.cancelled && !this.stopping) {
@@ -263,12 +262,12 @@ export class Forwarder {
 
   /**
    * Commits the offset after a job's range, naming in the metadata its last message, in the life
-   * the job was read in, and the latest timestamp applied in that life (see LastApplied).
+   * the job was read in, and the latest timestamp applied in that life, as the worker's ledger
+   * says (see LastApplied).
    */
-  private async commit(job: ReadJobData): Promise<void> {
+  private async commit(job: ReadJobData, latest: number | undefined): Promise<void> {
     const { topic, partition } = job;
     const last = BigInt(job.lastOffset);
-    const latest = this.positioner.latestAfter(job);
     const metadata =
       job.lastTimestamp === undefined
         ? null

@@ -16,8 +16,11 @@ export interface WatchContext {
   readonly sink: JobSink;
   readonly timing: ForwarderTiming;
   readonly log: Logger;
-  /** Commits the offset after the job's range, naming its last message in the metadata. */
-  commit(data: ReadJobData): Promise<void>;
+  /**
+   * Commits the offset after the job's range, naming its last message in the metadata, and the
+   * partition's latest applied timestamp when the worker said it.
+   */
+  commit(data: ReadJobData, latest: number | undefined): Promise<void>;
   /** The job's range is applied and committed: read the partition on after it. */
   committed(watch: JobWatch): void;
 }
@@ -72,6 +75,7 @@ export class JobWatch {
     const { partition } = this.data;
     const { sink, timing, log } = ctx;
     const errors = new Backoff(timing);
+    let latest: number | undefined;
     let lastHeldBackLog = 0;
     let vanished = 0;
     for (;;) {
@@ -114,7 +118,10 @@ export class JobWatch {
       }
       // Completed, the job says which range its worker applied: only that range, when it is the
       // job's own, may be committed.
-      if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, this.data)) break;
+      if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, this.data)) {
+        latest = job.applied.latest;
+        break;
+      }
       const held: [HoldCause, string] | undefined =
         job.state === "failed"
           ? ["job-failed", job.failedReason ?? "failed all its attempts"]
@@ -155,7 +162,7 @@ export class JobWatch {
     for (;;) {
       if (this.cancelled) return;
       try {
-        await ctx.commit(this.data);
+        await ctx.commit(this.data, latest);
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition

@@ -34,7 +34,9 @@ export const WHAT_TO_DO: Record<HoldCause, string> = {
   "job-vanished": "Redis is losing keys: check maxmemory-policy noeviction and KEEP_COMPLETED_*",
   "job-range": "the job's data was changed: retry the job in Bull Board",
   "log-replaced":
-    "the topic was re-created or replaced: give it a new KAFKA_TOPIC_INCARNATION (docs/reliability.md)",
+    "read the reason: a log truncated (unclean leader election) reads on by itself once newer " +
+    "messages arrive; a topic re-created or replaced needs a new KAFKA_TOPIC_INCARNATION " +
+    "(docs/reliability.md), which would count a truncated log's survivors again",
   positioning: "Kafka's admin calls fail: it retries by itself; check the brokers",
   "watcher-stopped": "a bug stopped the job's watch: restart the ingestor",
 };

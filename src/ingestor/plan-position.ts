@@ -22,9 +22,9 @@ export interface LastApplied {
   offset: bigint;
   timestamp: string;
   /**
-   * The latest timestamp among all messages applied from the partition in this life (the
-   * ledger's max_ts, as the ingestors know it); absent when not known (a position committed
-   * without it).
+   * The latest timestamp among all messages applied from the partition in this life: the
+   * partition ledger's max_ts, as the worker returned it with the job; absent when not known (a
+   * position committed by an earlier release, or by another tool).
    */
   latest?: string;
 }
@@ -84,11 +84,6 @@ export interface PositionPlan {
    * it (see truncatedIncarnation), from the position's metadata or found now.
    */
   incarnation: string;
-  /**
-   * The latest timestamp among the messages applied in that incarnation, carried on by the next
-   * commits: a number, null when none was applied, absent when not known.
-   */
-  latest?: number | null;
   /** The last message applied: the first batch must start with it (same timestamp); skipped. */
   last?: LastApplied;
   /** Messages that will never be read: why, where and how many. */
@@ -119,9 +114,7 @@ export function planPosition(
   const fresh = source.incarnation;
   if (committed === undefined) {
     // No position: a new group, a partition added to the topic, or the group's offsets expired.
-    // Read from the start, every message is applied (again); from the end, what was applied
-    // before is not known.
-    if (fromBeginning || high === low) return { kind: "read", at: low, incarnation: fresh, latest: null };
+    if (fromBeginning || high === low) return { kind: "read", at: low, incarnation: fresh };
     return {
       kind: "read",
       at: high,
@@ -135,7 +128,6 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: fresh,
-      latest: null,
       reason:
         "the group's position was reset by kafkajs (it was outside the log: removed by retention, or " +
         "the log was replaced); reading from the log's start, unchecked",
@@ -151,7 +143,6 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: fresh,
-      latest: null,
       reason: `the position was committed under another life of the topic (${decoded.life}); starting this life (${life}) at its beginning`,
     };
   }
@@ -159,7 +150,6 @@ export function planPosition(
   // The metadata names the message before the committed offset, unless someone else committed
   // (a tool, the Go consumer): then there is only the offset.
   const last = decoded !== undefined && offset === decoded.offset + 1n ? decoded : undefined;
-  const latest = last?.latest === undefined ? {} : { latest: Number(last.latest) };
   // A message newer than every message applied sits at or below the last applied offset: the log
   // is not the one read up to there. When older messages survive below it, the log was
   // truncated (an unclean leader election) and refilled: what survived was counted, and what
@@ -176,7 +166,6 @@ export function planPosition(
       kind: "read",
       at: firstNewer,
       incarnation: truncatedIncarnation(current, firstNewer),
-      latest: Number(last.latest),
       truncated: { at: firstNewer, lastApplied: last.offset, latest: last.latest },
     };
   }
@@ -201,15 +190,14 @@ export function planPosition(
       kind: "read",
       at: low,
       incarnation: current,
-      ...latest,
       lost: { from: offset, count: low - offset, cause: "retention" },
     };
   }
   if (last !== undefined && last.offset < low) {
     // The last applied message itself is gone, nothing after it: nothing left to check.
-    return { kind: "read", at: offset, incarnation: current, ...latest };
+    return { kind: "read", at: offset, incarnation: current };
   }
-  if (last !== undefined) return { kind: "read", at: last.offset, incarnation: current, ...latest, last };
+  if (last !== undefined) return { kind: "read", at: last.offset, incarnation: current, last };
   if (decoded !== undefined) {
     return {
       kind: "read",

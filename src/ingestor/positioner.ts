@@ -38,15 +38,6 @@ interface ResumeCheck {
   newerThan?: string;
 }
 
-/**
- * The life a partition is read in: its incarnation, and the latest timestamp among the messages
- * applied in it (null: none yet; undefined: not known), which every commit carries on.
- */
-interface PartitionLife {
-  incarnation: string;
-  latest: number | null | undefined;
-}
-
 /** What the positioner needs of the forwarder. */
 export interface PositionerContext {
   readonly config: Pick<Config, "KAFKA_TOPIC_INCARNATION" | "KAFKA_FROM_BEGINNING">;
@@ -78,10 +69,10 @@ export class Positioner {
   /** Partitions held back without a job: their log is not the one their position came from. */
   private readonly blocked = new Map<string, { partition: number; reason: string }>();
   /**
-   * The life each positioned partition is read in (see PositionPlan). Kept across assignments
-   * for a partition that stays ours (its open job commits in it); set anew by positioning.
+   * The incarnation each positioned partition is read in (see PositionPlan). Kept across
+   * assignments for a partition that stays ours (its open job goes on in it); set by positioning.
    */
-  private readonly lives = new Map<string, PartitionLife>();
+  private readonly incarnations = new Map<string, string>();
   /** The partitions of the current assignment. */
   private assigned = new Set<string>();
 
@@ -92,7 +83,7 @@ export class Positioner {
     this.assigned = new Set(assigned);
     this.resumeAt.clear();
     this.blocked.clear();
-    for (const k of this.lives.keys()) if (!this.assigned.has(k)) this.lives.delete(k);
+    for (const k of this.incarnations.keys()) if (!this.assigned.has(k)) this.incarnations.delete(k);
   }
 
   /** The partitions of the current assignment, ascending. */
@@ -102,27 +93,7 @@ export class Positioner {
 
   /** The incarnation a partition's ranges and ids are named under. */
   incarnationOf(topic: string, partition: number): string {
-    return (
-      this.lives.get(partitionId(topic, partition))?.incarnation ?? this.ctx.config.KAFKA_TOPIC_INCARNATION
-    );
-  }
-
-  /**
-   * What a commit after `job` names as the latest timestamp applied in the partition's life:
-   * the known latest and the job's; undefined while the life's is not known (or the job is of
-   * another life).
-   */
-  latestAfter(job: {
-    topic: string;
-    partition: number;
-    incarnation?: string | undefined;
-    maxTimestamp?: number | undefined;
-  }): number | undefined {
-    const life = this.lives.get(partitionId(job.topic, job.partition));
-    const jobLatest = job.maxTimestamp;
-    if (life?.latest === undefined || life.incarnation !== (job.incarnation ?? "") || jobLatest === undefined)
-      return undefined;
-    return Math.max(life.latest ?? jobLatest, jobLatest);
+    return this.incarnations.get(partitionId(topic, partition)) ?? this.ctx.config.KAFKA_TOPIC_INCARNATION;
   }
 
   isPositioned(id: string): boolean {
@@ -173,7 +144,7 @@ export class Positioner {
           ctx.config.KAFKA_FROM_BEGINNING,
           position,
         );
-        this.lives.set(k, { incarnation: plan.incarnation, latest: plan.latest });
+        this.incarnations.set(k, plan.incarnation);
         if (plan.kind === "hold") {
           this.block(topic, partition, plan.reason ?? "held back");
           return;
@@ -294,17 +265,9 @@ export class Positioner {
    * resolved before; the next batch must find it there (same timestamp) before anything after it
    * is read.
    */
-  readOnAfter(
-    topic: string,
-    partition: number,
-    last: bigint,
-    lastTimestamp: string | undefined,
-    latest: number | undefined,
-  ): void {
+  readOnAfter(topic: string, partition: number, last: bigint, lastTimestamp: string | undefined): void {
     const { ctx } = this;
     const k = partitionId(topic, partition);
-    const life = this.lives.get(k);
-    if (life !== undefined) life.latest = latest;
     if (lastTimestamp === undefined) {
       this.resumeAt.set(k, null);
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));

@@ -12,17 +12,23 @@ export interface SinkJob {
   data: ReadJobData;
   /** Why the last attempt failed, when it did. */
   failedReason?: string;
-  /** The range a completed job's worker applied (its return value), when it says one. */
-  applied?: JobRange;
+  /**
+   * The range a completed job's worker applied (its return value), when it says one, with the
+   * partition ledger's latest timestamp after it, when it says that.
+   */
+  applied?: AppliedRange;
+}
+
+export interface AppliedRange extends JobRange {
+  latest?: number;
 }
 
 /** The range a completed job's return value names, if it names one. */
-function appliedRange(returnvalue: unknown): JobRange | undefined {
+function appliedRange(returnvalue: unknown): AppliedRange | undefined {
   if (typeof returnvalue !== "object" || returnvalue === null) return undefined;
-  const { firstOffset, lastOffset } = returnvalue as Record<string, unknown>;
-  return typeof firstOffset === "string" && typeof lastOffset === "string"
-    ? { firstOffset, lastOffset }
-    : undefined;
+  const { firstOffset, lastOffset, latest } = returnvalue as Record<string, unknown>;
+  if (typeof firstOffset !== "string" || typeof lastOffset !== "string") return undefined;
+  return { firstOffset, lastOffset, ...(typeof latest === "number" ? { latest } : {}) };
 }
 
 export interface JobSink {
@@ -56,7 +62,7 @@ export class BullJobSink implements JobSink {
       await this.work.remove(id);
       return undefined;
     }
-    let applied: JobRange | undefined;
+    let applied: AppliedRange | undefined;
     if (state === "completed") {
       // The hash was read before the state: a job that completed in between has its return
       // value only in a fresh read (BullMQ writes both in one step).

@@ -13,8 +13,8 @@ import type { RedisClient } from "../redis/connection.js";
 import { type GroupReport, type ProcessReport, readReports } from "./process-reports.js";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
-/** Dead letters grouped by reason: the latest this many. */
-const DEAD_LETTERS_GROUPED = 1000;
+/** Dead letters grouped by reason: the latest this many, read by name (never their values). */
+const DEAD_LETTERS_GROUPED = 500;
 
 interface PartitionRow {
   partition: number;
@@ -38,8 +38,10 @@ export interface Status {
   partitions: PartitionRow[];
   deadLetters: {
     total: number;
+    /** Among the latest DEAD_LETTERS_GROUPED, by reason (numbers in it shown as N). */
     byReason: { reason: string; count: number }[];
-    latest: { partition: number; offset: string; reason: string }[];
+    /** The latest few, by name: `p<partition> <offset>: <reason>`. */
+    latest: string[];
   };
   ingestors: { id: string; partitions: number[] }[];
   workers: { id: string; lastGroup?: GroupReport }[];
@@ -54,7 +56,11 @@ interface OpenJob {
   failedReason?: string;
 }
 
-/** Joins the broker's lag, the open jobs and the ingestors' reports into one row per partition. */
+/**
+ * Joins the broker's lag, the open jobs and the ingestors' reports into one row per partition. A
+ * partition an ingestor reports is as it says (its open job included); one no ingestor reports
+ * (none running, or its owner gone) is held back by a failed job of it in Redis.
+ */
 export function partitionRows(
   lag: readonly PartitionLag[],
   jobs: readonly OpenJob[],
@@ -66,11 +72,12 @@ export function partitionRows(
   return [...partitions]
     .sort((a, b) => a - b)
     .map((partition) => {
-      const owner = ingestors.find((r) => r.assigned.includes(partition));
+      // The latest report wins: after a rebalance an old owner's may linger a few seconds.
+      const owner = ingestors.filter((r) => r.assigned.includes(partition)).sort((a, b) => b.at - a.at)[0];
       const reported = owner?.partitions.find((p) => p.partition === partition);
-      const job =
-        jobs.find((j) => j.partition === partition && j.id === reported?.jobId) ??
-        jobs.find((j) => j.partition === partition);
+      const job = owner
+        ? jobs.find((j) => j.partition === partition && j.id === reported?.jobId)
+        : jobs.find((j) => j.partition === partition && j.state === "failed");
       const lagOf = lag.find((l) => l.partition === partition);
       const row: PartitionRow = {
         partition,
@@ -81,8 +88,7 @@ export function partitionRows(
         ...(reported?.cause ? { cause: reported.cause } : {}),
         ...(reported?.reason ? { reason: reported.reason } : {}),
       };
-      // A failed job holds its partition back whoever reports it (Redis holds the failure).
-      if (job?.state === "failed" && row.cause === undefined) {
+      if (!owner && job?.state === "failed") {
         row.state = "held-back";
         row.cause = "job-failed";
         row.reason = job.failedReason ?? "";
@@ -98,11 +104,11 @@ export async function collectStatus(
   admin: Admin,
 ): Promise<Status> {
   const { work, dead, redis } = queues;
-  const [workCounts, deadCounts, open, deadLetters, lag, reports] = await Promise.all([
+  const [workCounts, deadCounts, open, deadIds, lag, reports] = await Promise.all([
     work.getJobCounts(...STATES),
     dead.getJobCounts(...STATES),
     work.getJobs(["waiting", "active", "delayed", "failed"], 0, 999),
-    dead.getFailed(0, DEAD_LETTERS_GROUPED - 1),
+    dead.getRanges(["failed"], 0, DEAD_LETTERS_GROUPED - 1),
     consumerLag(admin, config.KAFKA_TOPIC, config.KAFKA_GROUP_ID).catch((err: unknown) => ({
       error: err instanceof Error ? err.message : String(err),
     })),
@@ -118,8 +124,17 @@ export async function collectStatus(
       ...(j.failedReason ? { failedReason: j.failedReason.split("\n")[0] ?? "" } : {}),
     })),
   );
+  // A dead letter keeps up to 1 MiB of its message: only names are read.
+  // One pipeline (one slot on a cluster: the queue's keys share its prefix's hash tag).
+  const names = redis.pipeline();
+  for (const id of deadIds) names.hget(dead.toKey(id), "name");
+  const deadNames = ((await names.exec()) ?? []).flatMap(([, n]) => (typeof n === "string" ? [n] : []));
   const byReason = new Map<string, number>();
-  for (const d of deadLetters) byReason.set(d.data.reason, (byReason.get(d.data.reason) ?? 0) + 1);
+  for (const name of deadNames) {
+    const at = name.indexOf(": ");
+    const reason = (at < 0 ? name : name.slice(at + 2)).replace(/\d+/g, "N");
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
   return {
     at: Date.now(),
     queues: [
@@ -133,11 +148,7 @@ export async function collectStatus(
       byReason: [...byReason]
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
-      latest: deadLetters.slice(0, 10).map((j) => ({
-        partition: j.data.partition,
-        offset: j.data.offset,
-        reason: j.data.reason,
-      })),
+      latest: deadNames.slice(0, 5),
     },
     ingestors: reports.flatMap((r) => (r.kind === "ingestor" ? [{ id: r.id, partitions: r.assigned }] : [])),
     workers: reports.flatMap((r) =>
@@ -165,8 +176,13 @@ export function formatStatus(s: Status, now = Date.now()): string {
   }
   const total = s.partitions.reduce((n, p) => n + (p.lag?.lag ?? 0), 0);
   lines.push(`  total lag ${total}; held back ${s.partitions.filter((p) => p.cause !== undefined).length}`);
-  lines.push("", `Dead letters: ${s.deadLetters.total}`);
+  lines.push(
+    "",
+    `Dead letters: ${s.deadLetters.total}; by reason, among the latest ${DEAD_LETTERS_GROUPED}:`,
+  );
   for (const d of s.deadLetters.byReason) lines.push(`  ${String(d.count).padStart(6)}  ${d.reason}`);
+  if (s.deadLetters.latest.length > 0)
+    lines.push("  latest:", ...s.deadLetters.latest.map((n) => `    ${n}`));
   lines.push("", `Workers: ${s.workers.length}`);
   for (const w of s.workers) {
     const g = w.lastGroup;

@@ -1,8 +1,9 @@
 // What each ingestor and worker process is doing, as the status page and `npm run status` show
 // it: every process rewrites its own field of one Redis hash beside the work queue
-// (`<QUEUE_PREFIX>:<WORK_QUEUE>:processes`) every REPORT_EVERY_MS. A field older than
-// STALE_AFTER_MS belongs to a process gone (killed, paused, cut off) and is left out and removed.
-// One key: one slot on a Redis Cluster; its size is a small JSON per running process.
+// (`<QUEUE_PREFIX>:<WORK_QUEUE>:processes`) every REPORT_EVERY_MS, stamped with Redis's clock (the
+// readers judge age by the same clock, whatever the hosts' clocks say). A field older than
+// STALE_AFTER_MS belongs to a process gone (killed, paused, cut off) and is left out; one older
+// than FORGET_AFTER_MS is removed. One key: one slot on a Redis Cluster; a small JSON per process.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config.js";
@@ -11,6 +12,13 @@ import type { RedisClient } from "../redis/connection.js";
 
 const REPORT_EVERY_MS = 5_000;
 const STALE_AFTER_MS = 30_000;
+const FORGET_AFTER_MS = 600_000;
+
+/** Redis's clock, in Unix ms. */
+async function redisNow(redis: RedisClient): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
 
 export interface IngestorReport {
   kind: "ingestor";
@@ -58,11 +66,14 @@ export function startReporting(
   const id = `${hostname()}:${process.pid}:${randomBytes(2).toString("hex")}`;
   const key = reportsKey(config);
   const write = () =>
-    redis
-      .multi()
-      .hset(key, id, JSON.stringify({ ...report(), id, at: Date.now() }))
-      .pexpire(key, STALE_AFTER_MS * 2)
-      .exec()
+    redisNow(redis)
+      .then((at) =>
+        redis
+          .multi()
+          .hset(key, id, JSON.stringify({ ...report(), id, at }))
+          .pexpire(key, FORGET_AFTER_MS)
+          .exec(),
+      )
       .catch(() => undefined);
   void write();
   const timer = setInterval(write, REPORT_EVERY_MS).unref();
@@ -73,13 +84,9 @@ export function startReporting(
 }
 
 /** The reports of the processes running now, ingestors first, each kind by id. */
-export async function readReports(
-  redis: RedisClient,
-  config: ReportsConfig,
-  now = Date.now(),
-): Promise<ProcessReport[]> {
+export async function readReports(redis: RedisClient, config: ReportsConfig): Promise<ProcessReport[]> {
   const key = reportsKey(config);
-  const fields = await redis.hgetall(key);
+  const [now, fields] = await Promise.all([redisNow(redis), redis.hgetall(key)]);
   const live: ProcessReport[] = [];
   const stale: string[] = [];
   for (const [field, json] of Object.entries(fields)) {

@@ -79,8 +79,15 @@ class FakeSink implements JobSink {
       throw new Error("Connection is closed.");
     }
     const job = this.jobs.get(id);
-    // A completed job reports the range it applied: its own, unless a test says otherwise.
-    if (job?.state === "completed" && job.applied === undefined) return { ...job, applied: job.data };
+    // A completed job reports the range it applied: its own, unless a test says otherwise; and
+    // the ledger's latest timestamp, here its own latest (as for a partition's first job).
+    if (job?.state === "completed" && job.applied === undefined) {
+      const { firstOffset, lastOffset, maxTimestamp } = job.data;
+      return {
+        ...job,
+        applied: { firstOffset, lastOffset, ...(maxTimestamp === undefined ? {} : { latest: maxTimestamp }) },
+      };
+    }
     return job;
   }
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
@@ -402,7 +409,8 @@ test("after a job, the next batch must start with its last message: skipped when
   await forwarder.handleBatch(batch(0, 0, 5), control);
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(0));
-  // The last message applied, and the latest timestamp applied in the partition's life.
+  // The last message applied, and the latest timestamp applied in the partition's life (as the
+  // worker returned it).
   assert.match(consumer.stored.get(0)?.metadata ?? "", /^reads@4@1700000000004\+1700000000004$/);
   // Same log: the message at offset 4 is the one applied; only 5.. become the next job.
   await forwarder.handleBatch(batch(0, 4, 4), control);

@@ -18,7 +18,7 @@ const plan = (
   planPosition(source, true, { committed, low, high, ...(firstNewer === undefined ? {} : { firstNewer }) });
 
 test("no position committed (a new group): the log's start, or its end, as KAFKA_FROM_BEGINNING says", () => {
-  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n, incarnation: "", latest: null });
+  assert.deepEqual(plan(undefined, 5n), { kind: "read", at: 5n, incarnation: "" });
   // From the end: what is in the log is never read, and is counted as skipped.
   assert.deepEqual(planPosition(source, false, { committed: undefined, low: 5n, high: 90n }), {
     kind: "read",
@@ -30,7 +30,6 @@ test("no position committed (a new group): the log's start, or its end, as KAFKA
     kind: "read",
     at: 5n,
     incarnation: "",
-    latest: null,
   });
 });
 
@@ -117,7 +116,6 @@ test("a truncated log (older messages survive, newer ones at used offsets): read
     kind: "read",
     at: 20n,
     incarnation: "~20",
-    latest: 500,
     truncated: { at: 20n, lastApplied: 41n, latest: "500" },
   });
   // Refilled past the old position: a newer message sits below the last applied offset.
@@ -132,7 +130,6 @@ test("a truncated log (older messages survive, newer ones at used offsets): read
     kind: "read",
     at: 50n,
     incarnation: "~20",
-    latest: 900,
     last: { life: "reads@~20", offset: 50n, timestamp: "9", latest: "900" },
   });
   assert.equal(plan(after, 0n, 45n, 25n).incarnation, "~20~25");

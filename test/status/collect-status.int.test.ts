@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UnrecoverableError, Worker } from "bullmq";
+import { deadLetterJobName } from "../../src/queue/dead-letter.js";
 import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder, readJobId } from "../../src/queue/read-job.js";
 import { blockingConnection } from "../../src/redis/connection.js";
@@ -37,17 +38,18 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
   const b = new ReadJobBuilder(config.KAFKA_TOPIC, 1);
   b.addEvent(0n, 1n, Date.now());
   await work.add("p1 0-0 (1 events)", b.build(), { jobId: readJobId(b.build()) });
-  await dead.add("bad", {
+  const letter = {
     topic: config.KAFKA_TOPIC,
     partition: 0,
     offset: "7",
     timestamp: "0",
     value: "nope",
-    encoding: "utf8",
+    encoding: "utf8" as const,
     size: 4,
     truncated: false,
     reason: "invalid JSON at byte 1",
-  });
+  };
+  await dead.add(deadLetterJobName(letter), letter);
   const connection = blockingConnection(config);
   const failing = [work.name, dead.name].map(
     (name) =>
@@ -92,7 +94,8 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     );
     assert.equal(status.partitions[1]?.job?.state, "failed");
     assert.match(status.partitions[1]?.whatToDo ?? "", /retry the job in Bull Board/);
-    assert.deepEqual(status.deadLetters.byReason, [{ reason: "invalid JSON at byte 1", count: 1 }]);
+    assert.deepEqual(status.deadLetters.byReason, [{ reason: "invalid JSON at byte N", count: 1 }]);
+    assert.deepEqual(status.deadLetters.latest, ["p0 7: invalid JSON at byte 1"]);
     assert.equal(status.workers[0]?.lastGroup?.events, 9);
     const text = formatStatus(status);
     assert.match(
@@ -100,7 +103,10 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
       /partition {3}1 {2}lag 1 .* held-back .*\n {6}held back: job-failed: MongoDB said no\n {6}to do: fix/,
     );
     assert.match(text, /held back: log-replaced: the log ends at 3/);
-    assert.match(text, /Dead letters: 1\n +1 {2}invalid JSON at byte 1/);
+    assert.match(
+      text,
+      /Dead letters: 1; .*\n +1 {2}invalid JSON at byte N\n {2}latest:\n {4}p0 7: invalid JSON/,
+    );
     assert.match(text, /total lag 3; held back 2/);
     assert.deepEqual(await readReports(fx.redis, config), [], "a stopped process's report is gone");
   } finally {
