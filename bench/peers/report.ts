@@ -127,8 +127,10 @@ export function markdownTable(results: readonly RatedResult[]): string {
   return rows.join("\n");
 }
 
-export const START_MARKER = "<!-- peers:start -->";
-export const END_MARKER = "<!-- peers:end -->";
+/** Each backlog size has its own section (and chart) in the document. */
+function markers(count: number): [string, string] {
+  return [`<!-- peers:${count}:start -->`, `<!-- peers:${count}:end -->`];
+}
 
 export interface SectionInfo {
   date: string;
@@ -227,9 +229,13 @@ export function renderSection(info: SectionInfo): string {
     "link" in info.image
       ? `![events/s per design, same backlog](${info.image.link})`
       : `(No chart: ${info.image.missing}.)`;
+  const [start, end] = markers(b.count);
   return [
-    START_MARKER,
-    ...sectionHeading("## Side by side with the designs it replaces (`npm run bench:peers`)", info),
+    start,
+    ...sectionHeading(
+      `## Side by side with the designs it replaces, ${formatInt(b.count)} events (\`npm run bench:peers\`)`,
+      info,
+    ),
     "",
     `One backlog of ${formatInt(b.count)} ReadEvents in the Go producer's format (no key, round robin ` +
       `over ${b.partitions} partitions), ${distribution(b)}: **${formatInt(b.distinct)} distinct ` +
@@ -262,11 +268,12 @@ export function renderSection(info: SectionInfo): string {
     ...notes,
     ...failures,
     ...errors,
-    END_MARKER,
+    end,
   ].join("\n");
 }
 
-/** Replaces this report's section of the document (between its markers), or appends it. */
-export function replaceSection(doc: string, section: string): string {
-  return replaceMarked(doc, section, START_MARKER, END_MARKER);
+/** Replaces this backlog size's section of the document (between its markers), or appends it. */
+export function replaceSection(doc: string, section: string, count: number): string {
+  const [start, end] = markers(count);
+  return replaceMarked(doc, section, start, end);
 }

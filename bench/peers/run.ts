@@ -36,7 +36,7 @@ import { planBacklog } from "./zipf.js";
 
 const IMPLEMENTATIONS: Record<DesignName, Design> = { ceiling, oracle, seed, naive, pipeline };
 const HOT_KEYS = 1000;
-const CHART_FILE = "benchmarks-peers.png";
+const chartFile = (count: number) => `benchmarks-peers-${count}.png`;
 
 function failedResult(design: DesignName, events: number, err: unknown): DesignResult {
   return {
@@ -65,7 +65,7 @@ async function writeReport(
   results: RatedResult[],
 ): Promise<void> {
   const out = resolve(options.out);
-  const png = join(dirname(out), CHART_FILE);
+  const png = join(dirname(out), chartFile(options.count));
   const b = {
     count: options.count,
     articles: options.articles,
@@ -102,7 +102,7 @@ async function writeReport(
     results,
     image,
   });
-  writeSection(out, section, replaceSection);
+  writeSection(out, section, (doc, text) => replaceSection(doc, text, options.count));
   log(`wrote the peers section of ${relative(process.cwd(), out)}`);
 }
 

@@ -4,7 +4,6 @@ import { barLabel, escapeXml, renderChartSvg } from "../../bench/peers/chart.js"
 import {
   DESCRIPTIONS,
   type DesignResult,
-  END_MARKER,
   exactCell,
   formatRatio,
   jsonLine,
@@ -12,7 +11,6 @@ import {
   type RatedResult,
   renderSection,
   replaceSection,
-  START_MARKER,
   withRatios,
 } from "../../bench/peers/report.js";
 
@@ -154,8 +152,10 @@ const section = (image: { link: string } | { missing: string }) =>
 
 test("the docs section: date, command, machine, backlog, table, chart, notes, between markers", () => {
   const s = section({ link: "benchmarks-peers.png" });
-  assert.ok(s.startsWith(`${START_MARKER}\n## `));
-  assert.ok(s.endsWith(END_MARKER));
+  assert.ok(
+    s.startsWith("<!-- peers:200000:start -->\n## Side by side with the designs it replaces, 200,000 events"),
+  );
+  assert.ok(s.endsWith("<!-- peers:200000:end -->"));
   assert.ok(s.includes("2026-11-28, this machine (2 cores, 24 GB)"));
   assert.ok(s.includes("at commit 15d6561"));
   assert.ok(s.includes("```sh\nnpm run bench:peers -- --count 200000\n```"));
@@ -172,15 +172,18 @@ test("the docs section: date, command, machine, backlog, table, chart, notes, be
   assert.ok(section({ missing: "chromium not found" }).includes("(No chart: chromium not found.)"));
 });
 
-test("the section replaces the one between the markers, or is appended", () => {
+test("each backlog size's section replaces its own, between its markers, or is appended", () => {
   const s = section({ link: "x.png" });
   const doc = "# Benchmarks\n\nintro\n";
-  const appended = replaceSection(doc, s);
+  const appended = replaceSection(doc, s, 200_000);
   assert.equal(appended, `# Benchmarks\n\nintro\n\n${s}\n`);
-  const again = replaceSection(`${appended}\n## Later\n`, "NEW");
+  const again = replaceSection(`${appended}\n## Later\n`, "NEW", 200_000);
   assert.equal(again, "# Benchmarks\n\nintro\n\nNEW\n\n## Later\n");
-  assert.throws(() => replaceSection(`a ${START_MARKER} b`, s), /only one/);
-  assert.throws(() => replaceSection(`${END_MARKER} ${START_MARKER}`, s), /out of order/);
+  // Another size goes beside it.
+  assert.equal(replaceSection(again, "1M", 1_000_000), `${again}\n1M\n`);
+  const [start, end] = ["<!-- peers:200000:start -->", "<!-- peers:200000:end -->"];
+  assert.throws(() => replaceSection(`a ${start} b`, s, 200_000), /only one/);
+  assert.throws(() => replaceSection(`${end} ${start}`, s, 200_000), /out of order/);
 });
 
 test("the chart: a bar per design labelled with events/s and ratio, text escaped", () => {

@@ -4,6 +4,7 @@ import type { Design } from "../harness.js";
 
 export const ceiling: Design = {
   name: "ceiling",
+  cache: false,
   writes: false,
   async prepare(ctx) {
     const consumer = ctx.services.kafka.consumer({ groupId: ctx.names.group });

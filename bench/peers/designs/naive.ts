@@ -16,6 +16,7 @@ interface NaiveJob {
 
 export const naive: Design = {
   name: "naive",
+  cache: true,
   writes: true,
   async prepare(ctx) {
     const { config } = ctx.services;

@@ -13,6 +13,7 @@ const BULK = 5000;
 
 export const oracle: Design = {
   name: "oracle",
+  cache: false,
   writes: true,
   async prepare(ctx) {
     const { config } = ctx.services;

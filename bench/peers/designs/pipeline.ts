@@ -39,6 +39,7 @@ async function scrape(port: number): Promise<string> {
 
 export const pipeline: Design = {
   name: "pipeline",
+  cache: true,
   writes: true,
   async prepare(ctx) {
     const { names, services } = ctx;

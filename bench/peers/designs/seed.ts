@@ -10,6 +10,7 @@ import { log } from "../services.js";
 
 export const seed: Design = {
   name: "seed",
+  cache: true,
   writes: true,
   async prepare(ctx) {
     const { config } = ctx.services;
