@@ -147,7 +147,7 @@ export async function runDesign(
     const exact = await exactCheck(ctx, running);
     const counted = exact.kind === "parsed" ? exact.parsed : await totalReads(services.poll.db(names.db));
     const cache = design.cache
-      ? { keys: hotKeys.length, off: await cacheKeysOff(redis, hotKeys, ctx.backlog.plan.expected) }
+      ? { keys: hotKeys.length, ...(await cacheKeysOff(redis, hotKeys, ctx.backlog.plan.expected)) }
       : null;
     return {
       design: design.name,

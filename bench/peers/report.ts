@@ -26,8 +26,8 @@ export interface DesignResult {
   mongoNote: string | null;
   redisPeakBytes: number;
   exact: ExactCheck;
-  /** The pre-filled hot cache keys: how many, and how many do not hold the exact count. */
-  cache: { keys: number; off: number } | null;
+  /** The pre-filled hot cache keys: how many, how many hold another count, how many are gone. */
+  cache: { keys: number; off: number; dropped?: number } | null;
   /** Events the design reported as failed (parse errors, failed writes, failed jobs). */
   errors: number;
   details: Record<string, number | string>;
@@ -106,7 +106,13 @@ export function exactCell(r: DesignResult): string {
     text = `**${formatInt(e.off)} of ${formatInt(e.articles)} articles off** (total ${formatInt(r.counted)})`;
   }
   if (r.cache !== null) {
-    text += r.cache.off === 0 ? "; cache exact" : `; **${r.cache.off} of ${r.cache.keys} cache keys off**`;
+    const dropped = r.cache.dropped ?? 0;
+    text +=
+      r.cache.off > 0
+        ? `; **${r.cache.off} of ${r.cache.keys} cache keys off**`
+        : dropped > 0
+          ? `; cache exact, ${dropped} of ${r.cache.keys} keys dropped (filled again by reads)`
+          : "; cache exact";
   }
   return text;
 }
@@ -263,7 +269,8 @@ export function renderSection(info: SectionInfo): string {
       "a monitored MongoClient in the benchmark process for `seed` and `naive`.",
     "- Redis peak: `used_memory` sampled every 200 ms, peak minus the value just before the design " +
       "(after the cache keys were filled). Exact count: every article's `read_cnt` against the " +
-      "backlog's count; cache: every filled key's `read_cnt` against it.",
+      "backlog's count; cache: every filled key's `read_cnt` against it (a key the pipeline dropped, " +
+      "because a later write's version reached it first, is counted apart: the read path fills it).",
     ...measured,
     ...notes,
     ...failures,

@@ -162,20 +162,25 @@ export async function fillCacheKeys(
   return missing;
 }
 
-/** The filled keys whose read_cnt is not the article's expected count. */
+/**
+ * The filled keys whose read_cnt is not the article's expected count (off), and those gone
+ * (dropped: the pipeline deletes a hash it cannot bring exactly to the document's version, and
+ * the read path fills it again).
+ */
 export async function cacheKeysOff(
   redis: Redis,
   keys: readonly [key: string, aid: string][],
   expected: ReadonlyMap<string, number>,
-): Promise<number> {
+): Promise<{ off: number; dropped: number }> {
   const values = (await keys.reduce((p, [key]) => p.hget(key, "read_cnt"), redis.pipeline()).exec()) ?? [];
   let off = 0;
+  let dropped = 0;
   keys.forEach(([, aid], i) => {
     const value = values[i]?.[1];
-    // A missing key (expired, or deleted as a replay's invalidation) is off too.
-    if (typeof value !== "string" || Number(value) !== (expected.get(aid) ?? 0)) off++;
+    if (typeof value !== "string") dropped++;
+    else if (Number(value) !== (expected.get(aid) ?? 0)) off++;
   });
-  return off;
+  return { off, dropped };
 }
 
 export async function deleteKeys(redis: Redis, keys: readonly string[]): Promise<void> {

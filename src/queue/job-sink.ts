@@ -19,7 +19,7 @@ export interface SinkJob {
   applied?: AppliedRange;
 }
 
-export interface AppliedRange extends JobRange {
+interface AppliedRange extends JobRange {
   latest?: number;
 }
 

@@ -118,6 +118,10 @@ test("the exact-count cell names what is off, timeouts and failures show in even
     ),
     "**7 of 27,060 articles off** (total 199,990); **2 of 1000 cache keys off**",
   );
+  assert.equal(
+    exactCell(result({ design: "pipeline", eventsPerSecond: 1, cache: { keys: 1000, off: 0, dropped: 40 } })),
+    "exact (27,060 articles); cache exact, 40 of 1000 keys dropped (filled again by reads)",
+  );
   const [timedOut] = withRatios([
     result({ design: "naive", eventsPerSecond: 1000, counted: 100_000, drainSeconds: 100, timedOut: true }),
   ]);
