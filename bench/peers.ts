@@ -1,8 +1,9 @@
 // Side-by-side benchmark: one backlog of ReadEvents, drained in turn by the read+parse ceiling,
 // the oracle (the limit of any exact counter on this MongoDB), the Go service's per-message path,
-// naive BullMQ (one job per event) and this pipeline; events/s, MongoDB operations, Redis peak memory and exact counts for each.
-// Prints a JSON line per design and a markdown table; writes the table and a PNG chart into
-// docs/benchmarks.md (between <!-- peers:start --> and <!-- peers:end -->) unless --no-write.
+// naive BullMQ (one job per event) and this pipeline; events/s, MongoDB operations, Redis peak
+// memory and exact counts for each. Prints a JSON line per design and a markdown table; writes
+// the table and a PNG chart into docs/benchmarks.md (between <!-- peers:<count>:start --> and
+// <!-- peers:<count>:end -->, a section per backlog size) unless --no-write.
 //
 // npm run bench:peers -- [--count 1000000] [--articles 100000] [--skew 1.1] [--partitions 6]
 //   [--designs ceiling,oracle,seed,naive,pipeline] [--out docs/benchmarks.md | --no-write]

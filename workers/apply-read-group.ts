@@ -37,11 +37,11 @@ export interface GroupOutcome {
   cacheIncremented: number;
   cacheInvalidated: number;
   /**
-   * Per partition key of the jobs applied in full: the ledger's latest timestamp once they were,
-   * the latest among all messages ever applied from that partition in its life. The ingestor
-   * commits it with the job (see ingestor/plan-position.ts, LastApplied.latest).
+   * Per partition key of the jobs applied in full: the ledger's max_ts once they were (the
+   * latest Kafka timestamp among all messages ever applied from that partition in its life). The
+   * ingestor commits it with the job (ingestor/plan-position.ts, LastApplied.maxTimestamp).
    */
-  latest: ReadonlyMap<string, number>;
+  ledgerMaxTimestamps: ReadonlyMap<string, number>;
 }
 
 export interface GroupResult {
@@ -245,9 +245,15 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
     });
   }
   await deps.store.advanceLedger(advance, now());
-  const latest = new Map<string, number>();
-  for (const [key, e] of advance)
-    latest.set(key, Math.max(ledger.get(key)?.maxTimestamp ?? e.maxTimestamp, e.maxTimestamp));
+  // Also for a job that did not move the ledger (its data names no timestamps): what it holds.
+  const ledgerMaxTimestamps = new Map<string, number>();
+  for (const job of done) {
+    const key = keyOf(job);
+    const times = [ledger.get(key)?.maxTimestamp, advance.get(key)?.maxTimestamp].filter(
+      (t): t is number => t !== undefined,
+    );
+    if (times.length > 0) ledgerMaxTimestamps.set(key, Math.max(...times));
+  }
 
   return {
     outcome: {
@@ -257,7 +263,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       added: applied.reduce((n, p) => n + p.delta, 0),
       cacheIncremented: followed.incremented,
       cacheInvalidated: followed.dropped,
-      latest,
+      ledgerMaxTimestamps,
     },
     failed,
   };

@@ -24,8 +24,8 @@ export interface ReadJobResult {
   events: number;
   groupJobs: number;
   groupAdded: number;
-  /** The partition ledger's latest timestamp after this job (see GroupOutcome.latest). */
-  latest?: number;
+  /** The partition ledger's max_ts after this job (see GroupOutcome.ledgerMaxTimestamps). */
+  ledgerMaxTimestamp?: number;
 }
 
 export interface ReadWorker {
@@ -64,7 +64,8 @@ export function startReadWorker(
       try {
         const { outcome, failed } = await applyReadGroup(deps, jobs);
         const ms = performance.now() - started;
-        log.debug({ ...outcome, failed: failed.size, ms: Math.round(ms) }, "group applied");
+        const { ledgerMaxTimestamps: _, ...counts } = outcome;
+        log.debug({ ...counts, failed: failed.size, ms: Math.round(ms) }, "group applied");
         onGroup?.(outcome, ms, jobs);
         return { result: outcome, failed };
       } catch (err) {
@@ -92,14 +93,16 @@ export function startReadWorker(
       // Shared only with a held job of the same identity (the same events): BullMQ handing this
       // job over again while it is parked. The range returned is the range applied.
       const outcome = await buffer.add(data, data.events, readJobIdentity(data));
-      const latest = outcome.latest.get(partitionKey(data.topic, data.partition, data.incarnation));
+      const ledgerMaxTimestamp = outcome.ledgerMaxTimestamps.get(
+        partitionKey(data.topic, data.partition, data.incarnation),
+      );
       return {
         firstOffset: data.firstOffset,
         lastOffset: data.lastOffset,
         events: data.events,
         groupJobs: outcome.jobs,
         groupAdded: outcome.added,
-        ...(latest === undefined ? {} : { latest }),
+        ...(ledgerMaxTimestamp === undefined ? {} : { ledgerMaxTimestamp }),
       };
     },
     {

@@ -38,7 +38,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
     config.WORKER_STATE_CACHE_ARTICLES > 0
       ? new ArticleStateCache(config.WORKER_STATE_CACHE_ARTICLES)
       : undefined;
-  let lastGroup: GroupReport | undefined;
+  let lastGroup: (Omit<GroupReport, "agoMs"> & { at: number }) | undefined;
   const reads = startReadWorker(
     config,
     workerRedis,
@@ -74,10 +74,11 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
     },
   });
-  const stopReporting = startReporting(queueRedis, config, () => ({
-    kind: "worker",
-    ...(lastGroup ? { lastGroup } : {}),
-  }));
+  const stopReporting = startReporting(queueRedis, config, () => {
+    if (lastGroup === undefined) return { kind: "worker" };
+    const { at, ...group } = lastGroup;
+    return { kind: "worker", lastGroup: { ...group, agoMs: Date.now() - at } };
+  });
   log.info(
     {
       queue: config.WORK_QUEUE,

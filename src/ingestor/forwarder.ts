@@ -236,7 +236,7 @@ export class Forwarder {
       sink: this.sink,
       timing: this.timing,
       log: this.log,
-      commit: (job, latest) => this.commit(job, latest),
+      commit: (job, maxTimestamp) => this.commit(job, maxTimestamp),
       committed: (watch) => {
         const { topic, partition, lastOffset, lastTimestamp } = watch.data;
         this.positioner.readOnAfter(
@@ -262,10 +262,9 @@ export class Forwarder {
 
   /**
    * Commits the offset after a job's range, naming in the metadata its last message, in the life
-   * the job was read in, and the latest timestamp applied in that life, as the worker's ledger
-   * says (see LastApplied).
+   * the job was read in, and the partition ledger's max_ts (see LastApplied).
    */
-  private async commit(job: ReadJobData, latest: number | undefined): Promise<void> {
+  private async commit(job: ReadJobData, maxTimestamp: number | undefined): Promise<void> {
     const { topic, partition } = job;
     const last = BigInt(job.lastOffset);
     const metadata =
@@ -275,7 +274,7 @@ export class Forwarder {
             life: topicLife(topic, job.incarnation ?? ""),
             offset: last,
             timestamp: String(job.lastTimestamp),
-            ...(latest === undefined ? {} : { latest: String(latest) }),
+            ...(maxTimestamp === undefined ? {} : { maxTimestamp: String(maxTimestamp) }),
           });
     const offset = last + 1n;
     await this.consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }]);

@@ -97,12 +97,12 @@ export async function startIngestor(
     // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
     const committed =
       c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata };
-    const latest = decodeLastApplied(committed?.metadata)?.latest;
+    const maxTimestamp = decodeLastApplied(committed?.metadata)?.maxTimestamp;
     // Where the log holds a message newer than every message applied (the log's end when none).
     const firstNewer =
-      latest === undefined
+      maxTimestamp === undefined
         ? undefined
-        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(latest) + 1)).find(
+        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(maxTimestamp) + 1)).find(
             (o) => o.partition === partition,
           )?.offset;
     return {

@@ -18,9 +18,9 @@ export interface WatchContext {
   readonly log: Logger;
   /**
    * Commits the offset after the job's range, naming its last message in the metadata, and the
-   * partition's latest applied timestamp when the worker said it.
+   * partition ledger's max_ts when the worker returned it.
    */
-  commit(data: ReadJobData, latest: number | undefined): Promise<void>;
+  commit(data: ReadJobData, maxTimestamp: number | undefined): Promise<void>;
   /** The job's range is applied and committed: read the partition on after it. */
   committed(watch: JobWatch): void;
 }
@@ -75,7 +75,7 @@ export class JobWatch {
     const { partition } = this.data;
     const { sink, timing, log } = ctx;
     const errors = new Backoff(timing);
-    let latest: number | undefined;
+    let maxTimestamp: number | undefined;
     let lastHeldBackLog = 0;
     let vanished = 0;
     for (;;) {
@@ -119,7 +119,7 @@ export class JobWatch {
       // Completed, the job says which range its worker applied: only that range, when it is the
       // job's own, may be committed.
       if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, this.data)) {
-        latest = job.applied.latest;
+        maxTimestamp = job.applied.ledgerMaxTimestamp;
         break;
       }
       const held: [HoldCause, string] | undefined =
@@ -162,7 +162,7 @@ export class JobWatch {
     for (;;) {
       if (this.cancelled) return;
       try {
-        await ctx.commit(this.data, latest);
+        await ctx.commit(this.data, maxTimestamp);
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition

@@ -22,19 +22,19 @@ export interface LastApplied {
   offset: bigint;
   timestamp: string;
   /**
-   * The latest timestamp among all messages applied from the partition in this life: the
+   * The latest Kafka timestamp among all messages applied from the partition in this life: the
    * partition ledger's max_ts, as the worker returned it with the job; absent when not known (a
    * position committed by an earlier release, or by another tool).
    */
-  latest?: string;
+  maxTimestamp?: string;
 }
 
 /**
- * Commit metadata: `<topic life>@<offset>@<timestamp>[+<latest>]` (the life may itself hold '@';
+ * Commit metadata: `<topic life>@<offset>@<timestamp>[+<maxTimestamp>]` (the life may itself hold '@';
  * it never holds '+').
  */
 export function encodeLastApplied(a: LastApplied): string {
-  return `${a.life}@${a.offset}@${a.timestamp}${a.latest === undefined ? "" : `+${a.latest}`}`;
+  return `${a.life}@${a.offset}@${a.timestamp}${a.maxTimestamp === undefined ? "" : `+${a.maxTimestamp}`}`;
 }
 
 export function decodeLastApplied(metadata: string | null | undefined): LastApplied | undefined {
@@ -44,7 +44,7 @@ export function decodeLastApplied(metadata: string | null | undefined): LastAppl
     life: m[1] as string,
     offset: BigInt(m[2] as string),
     timestamp: m[3] as string,
-    ...(m[4] === undefined ? {} : { latest: m[4] }),
+    ...(m[4] === undefined ? {} : { maxTimestamp: m[4] }),
   };
 }
 
@@ -57,7 +57,7 @@ export interface PartitionPosition {
   high: bigint;
   /**
    * The first offset holding a message sent after every message applied (after the committed
-   * metadata's `latest`), or `high` when there is none; absent without a `latest`.
+   * metadata's `maxTimestamp`), or `high` when there is none; absent without it.
    */
   firstNewer?: bigint;
 }
@@ -90,9 +90,9 @@ export interface PositionPlan {
   lost?: Skipped;
   /**
    * The log looks truncated: newer messages from `at` on, the last applied was `lastApplied`.
-   * The first batch must confirm it: the message at `at` sent after `latest`.
+   * The first batch must confirm it: the message at `at` sent after `maxTimestamp`.
    */
-  truncated?: { at: bigint; lastApplied: bigint; latest: string };
+  truncated?: { at: bigint; lastApplied: bigint; maxTimestamp: string };
   /** Why the partition is held back, or what the operator should know about the position. */
   reason?: string;
 }
@@ -156,7 +156,7 @@ export function planPosition(
   // follows is new. The first batch confirms that the message there is newer (Kafka's answer
   // for "none" is the high watermark of another request, which a leader change may have lowered).
   if (
-    last?.latest !== undefined &&
+    last?.maxTimestamp !== undefined &&
     firstNewer !== undefined &&
     firstNewer <= last.offset &&
     firstNewer < high &&
@@ -166,7 +166,7 @@ export function planPosition(
       kind: "read",
       at: firstNewer,
       incarnation: truncatedIncarnation(current, firstNewer),
-      truncated: { at: firstNewer, lastApplied: last.offset, latest: last.latest },
+      truncated: { at: firstNewer, lastApplied: last.offset, maxTimestamp: last.maxTimestamp },
     };
   }
   if (offset > high) {
@@ -177,10 +177,15 @@ export function planPosition(
       incarnation: current,
       reason:
         `the log is not the one this partition was read from: it ends at offset ${high}, before the ` +
-        `group's position ${offset}${lastText}, and holds no message newer than those applied. ` +
-        "Either its log was truncated (an unclean leader election) and nothing new arrived yet: it is " +
-        "checked again every minute and read on by itself once a newer message is there; or the topic " +
-        `was re-created or replaced: ${RECREATED_HINT}`,
+        `group's position ${offset}${lastText}` +
+        (last?.maxTimestamp !== undefined
+          ? ", and holds no message newer than those applied. Either its log was truncated (an " +
+            "unclean leader election) and nothing new arrived yet: it is checked again every minute " +
+            "and read on by itself once a newer message is there; or the topic was re-created or " +
+            `replaced: ${RECREATED_HINT}`
+          : ". The position names no latest applied time (committed by an earlier release or " +
+            "another tool), so a truncated log cannot be told from a re-created one: if the topic " +
+            `was re-created or replaced, ${RECREATED_HINT}`),
     };
   }
   if (offset < low) {

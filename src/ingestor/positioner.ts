@@ -170,7 +170,7 @@ export class Positioner {
         this.resumeAt.set(k, {
           at: plan.at,
           ...(plan.last === undefined ? {} : { last: plan.last }),
-          ...(plan.truncated === undefined ? {} : { newerThan: plan.truncated.latest }),
+          ...(plan.truncated === undefined ? {} : { newerThan: plan.truncated.maxTimestamp }),
         });
         bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: plan.at.toString() }));
         if (!ctx.hasJob(k) && !this.blocked.has(k)) {

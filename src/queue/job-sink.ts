@@ -14,21 +14,23 @@ export interface SinkJob {
   failedReason?: string;
   /**
    * The range a completed job's worker applied (its return value), when it says one, with the
-   * partition ledger's latest timestamp after it, when it says that.
+   * partition ledger's max_ts after it, when it says that.
    */
-  applied?: AppliedRange;
+  applied?: JobRange & { ledgerMaxTimestamp?: number };
 }
 
-interface AppliedRange extends JobRange {
-  latest?: number;
-}
+type AppliedRange = NonNullable<SinkJob["applied"]>;
 
 /** The range a completed job's return value names, if it names one. */
 function appliedRange(returnvalue: unknown): AppliedRange | undefined {
   if (typeof returnvalue !== "object" || returnvalue === null) return undefined;
-  const { firstOffset, lastOffset, latest } = returnvalue as Record<string, unknown>;
+  const { firstOffset, lastOffset, ledgerMaxTimestamp } = returnvalue as Record<string, unknown>;
   if (typeof firstOffset !== "string" || typeof lastOffset !== "string") return undefined;
-  return { firstOffset, lastOffset, ...(typeof latest === "number" ? { latest } : {}) };
+  return {
+    firstOffset,
+    lastOffset,
+    ...(typeof ledgerMaxTimestamp === "number" ? { ledgerMaxTimestamp } : {}),
+  };
 }
 
 export interface JobSink {

@@ -13,7 +13,7 @@ import type { RedisClient } from "../redis/connection.js";
 import { type GroupReport, type ProcessReport, readReports } from "./process-reports.js";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
-/** Dead letters grouped by reason: the latest this many, read by name (never their values). */
+/** Dead letters grouped by reason: the newest this many, read by name (never their values). */
 const DEAD_LETTERS_GROUPED = 500;
 
 interface PartitionRow {
@@ -38,10 +38,12 @@ export interface Status {
   partitions: PartitionRow[];
   deadLetters: {
     total: number;
-    /** Among the latest DEAD_LETTERS_GROUPED, by reason (numbers in it shown as N). */
+    /** How many of the newest are grouped by reason. */
+    grouped: number;
+    /** Among the newest `grouped`, by reason (numbers in it shown as N). */
     byReason: { reason: string; count: number }[];
-    /** The latest few, by name: `p<partition> <offset>: <reason>`. */
-    latest: string[];
+    /** The newest few, by name: `p<partition> <offset>: <reason>`. */
+    newest: string[];
   };
   ingestors: { id: string; partitions: number[] }[];
   workers: { id: string; lastGroup?: GroupReport }[];
@@ -148,16 +150,20 @@ export async function collectStatus(
       byReason: [...byReason]
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
-      latest: deadNames.slice(0, 5),
+      grouped: DEAD_LETTERS_GROUPED,
+      newest: deadNames.slice(0, 5),
     },
     ingestors: reports.flatMap((r) => (r.kind === "ingestor" ? [{ id: r.id, partitions: r.assigned }] : [])),
-    workers: reports.flatMap((r) =>
-      r.kind === "worker" ? [{ id: r.id, ...(r.lastGroup ? { lastGroup: r.lastGroup } : {}) }] : [],
-    ),
+    // A group's age: before its report was written (the worker's clock), plus the report's age.
+    workers: reports.flatMap((r) => {
+      if (r.kind !== "worker") return [];
+      const g = r.lastGroup;
+      return [{ id: r.id, ...(g ? { lastGroup: { ...g, agoMs: g.agoMs + (r.ageMs ?? 0) } } : {}) }];
+    }),
   };
 }
 
-export function formatStatus(s: Status, now = Date.now()): string {
+export function formatStatus(s: Status): string {
   const lines: string[] = [];
   lines.push("Queues");
   for (const q of s.queues) {
@@ -178,18 +184,18 @@ export function formatStatus(s: Status, now = Date.now()): string {
   lines.push(`  total lag ${total}; held back ${s.partitions.filter((p) => p.cause !== undefined).length}`);
   lines.push(
     "",
-    `Dead letters: ${s.deadLetters.total}; by reason, among the latest ${DEAD_LETTERS_GROUPED}:`,
+    `Dead letters: ${s.deadLetters.total}; by reason, among the newest ${s.deadLetters.grouped}:`,
   );
   for (const d of s.deadLetters.byReason) lines.push(`  ${String(d.count).padStart(6)}  ${d.reason}`);
-  if (s.deadLetters.latest.length > 0)
-    lines.push("  latest:", ...s.deadLetters.latest.map((n) => `    ${n}`));
+  if (s.deadLetters.newest.length > 0)
+    lines.push("  newest:", ...s.deadLetters.newest.map((n) => `    ${n}`));
   lines.push("", `Workers: ${s.workers.length}`);
   for (const w of s.workers) {
     const g = w.lastGroup;
     lines.push(
       `  ${w.id}  ${
         g
-          ? `last group ${Math.round((now - g.at) / 1000)} s ago: ${g.jobs} jobs, ${g.events} events, ${g.added} added, ${g.ms} ms`
+          ? `last group ${Math.round(g.agoMs / 1000)} s ago: ${g.jobs} jobs, ${g.events} events, ${g.added} added, ${g.ms} ms`
           : "no group yet"
       }`,
     );

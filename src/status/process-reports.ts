@@ -30,8 +30,8 @@ export interface IngestorReport {
 
 /** The last group a worker applied. */
 export interface GroupReport {
-  /** When it was applied (Unix ms). */
-  at: number;
+  /** How long before the report was written it was applied (the worker's own clock). */
+  agoMs: number;
   jobs: number;
   events: number;
   /** Reads added to MongoDB (fewer than events when some were applied before). */
@@ -44,8 +44,11 @@ export interface WorkerReport {
   lastGroup?: GroupReport;
 }
 
-/** A process's report as read back: its id (host:pid:tag) and when it was written. */
-export type ProcessReport = (IngestorReport | WorkerReport) & { id: string; at: number };
+/**
+ * A process's report as read back: its id (host:pid:tag), when it was written (Redis's clock)
+ * and how long ago that was when read.
+ */
+export type ProcessReport = (IngestorReport | WorkerReport) & { id: string; at: number; ageMs?: number };
 
 type ReportsConfig = Pick<Config, "QUEUE_PREFIX" | "WORK_QUEUE">;
 
@@ -96,9 +99,10 @@ export async function readReports(redis: RedisClient, config: ReportsConfig): Pr
     } catch {
       report = undefined;
     }
-    if (report === undefined || typeof report.at !== "number" || now - report.at > STALE_AFTER_MS)
-      stale.push(field);
-    else live.push(report);
+    const age =
+      report === undefined || typeof report.at !== "number" ? Number.POSITIVE_INFINITY : now - report.at;
+    if (age > FORGET_AFTER_MS) stale.push(field);
+    else if (report !== undefined && age <= STALE_AFTER_MS) live.push({ ...report, ageMs: Math.max(0, age) });
   }
   if (stale.length > 0) await redis.hdel(key, ...stale).catch(() => undefined);
   return live.sort((a, b) => (a.kind === b.kind ? a.id.localeCompare(b.id) : a.kind === "ingestor" ? -1 : 1));

@@ -85,7 +85,11 @@ class FakeSink implements JobSink {
       const { firstOffset, lastOffset, maxTimestamp } = job.data;
       return {
         ...job,
-        applied: { firstOffset, lastOffset, ...(maxTimestamp === undefined ? {} : { latest: maxTimestamp }) },
+        applied: {
+          firstOffset,
+          lastOffset,
+          ...(maxTimestamp === undefined ? {} : { ledgerMaxTimestamp: maxTimestamp }),
+        },
       };
     }
     return job;

@@ -5,9 +5,14 @@ import { decodeLastApplied, encodeLastApplied, planPosition } from "../../src/in
 
 const life = "reads";
 const source = { topic: "reads", incarnation: "" };
-const applied = (offset: bigint, timestamp = "1700000000000", latest?: string) => ({
+const applied = (offset: bigint, timestamp = "1700000000000", maxTimestamp?: string) => ({
   offset: (offset + 1n).toString(),
-  metadata: encodeLastApplied({ life, offset, timestamp, ...(latest === undefined ? {} : { latest }) }),
+  metadata: encodeLastApplied({
+    life,
+    offset,
+    timestamp,
+    ...(maxTimestamp === undefined ? {} : { maxTimestamp }),
+  }),
 });
 const plan = (
   committed: { offset: string; metadata: string | null } | undefined,
@@ -98,7 +103,7 @@ test("a position of another life of the topic: this life starts at its beginning
 });
 
 test("metadata carries the latest timestamp applied, and reads back the same; older metadata without it", () => {
-  const m = { life: "reads@2~150", offset: 41n, timestamp: "1700000000000", latest: "1700000000100" };
+  const m = { life: "reads@2~150", offset: 41n, timestamp: "1700000000000", maxTimestamp: "1700000000100" };
   assert.equal(encodeLastApplied(m), "reads@2~150@41@1700000000000+1700000000100");
   assert.deepEqual(decodeLastApplied(encodeLastApplied(m)), m);
   assert.deepEqual(decodeLastApplied("reads@2@41@1700000000000"), {
@@ -116,7 +121,7 @@ test("a truncated log (older messages survive, newer ones at used offsets): read
     kind: "read",
     at: 20n,
     incarnation: "~20",
-    truncated: { at: 20n, lastApplied: 41n, latest: "500" },
+    truncated: { at: 20n, lastApplied: 41n, maxTimestamp: "500" },
   });
   // Refilled past the old position: a newer message sits below the last applied offset.
   assert.equal(plan(applied(41n, "400", "500"), 0n, 60n, 35n).incarnation, "~35");
@@ -124,20 +129,20 @@ test("a truncated log (older messages survive, newer ones at used offsets): read
   // gets another.
   const after = {
     offset: "51",
-    metadata: encodeLastApplied({ life: "reads@~20", offset: 50n, timestamp: "9", latest: "900" }),
+    metadata: encodeLastApplied({ life: "reads@~20", offset: 50n, timestamp: "9", maxTimestamp: "900" }),
   };
   assert.deepEqual(plan(after, 0n, 80n, 80n), {
     kind: "read",
     at: 50n,
     incarnation: "~20",
-    last: { life: "reads@~20", offset: 50n, timestamp: "9", latest: "900" },
+    last: { life: "reads@~20", offset: 50n, timestamp: "9", maxTimestamp: "900" },
   });
   assert.equal(plan(after, 0n, 45n, 25n).incarnation, "~20~25");
   assert.equal(
     planPosition({ topic: "reads", incarnation: "2" }, true, {
       committed: {
         offset: "42",
-        metadata: encodeLastApplied({ life: "reads@2", offset: 41n, timestamp: "1", latest: "5" }),
+        metadata: encodeLastApplied({ life: "reads@2", offset: 41n, timestamp: "1", maxTimestamp: "5" }),
       },
       low: 0n,
       high: 30n,

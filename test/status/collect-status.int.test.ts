@@ -79,7 +79,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     }));
     const stopWorkerReport = startReporting(fx.redis, config, () => ({
       kind: "worker",
-      lastGroup: { at: Date.now(), jobs: 2, events: 9, added: 9, ms: 12 },
+      lastGroup: { agoMs: 1000, jobs: 2, events: 9, added: 9, ms: 12 },
     }));
     await until("both reports", async () =>
       (await readReports(fx.redis, config)).length === 2 ? true : undefined,
@@ -96,7 +96,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     assert.equal(status.partitions[1]?.job?.state, "failed");
     assert.match(status.partitions[1]?.whatToDo ?? "", /retry the job in Bull Board/);
     assert.deepEqual(status.deadLetters.byReason, [{ reason: "invalid JSON at byte N", count: 1 }]);
-    assert.deepEqual(status.deadLetters.latest, ["p0 7: invalid JSON at byte 1"]);
+    assert.deepEqual(status.deadLetters.newest, ["p0 7: invalid JSON at byte 1"]);
     assert.equal(status.workers[0]?.lastGroup?.events, 9);
     const text = formatStatus(status);
     assert.match(
@@ -106,7 +106,7 @@ test("status shows queue counts, lag per partition, held-back partitions and dea
     assert.match(text, /held back: log-replaced: the log ends at 3/);
     assert.match(
       text,
-      /Dead letters: 1; .*\n +1 {2}invalid JSON at byte N\n {2}latest:\n {4}p0 7: invalid JSON/,
+      /Dead letters: 1; .*\n +1 {2}invalid JSON at byte N\n {2}newest:\n {4}p0 7: invalid JSON/,
     );
     assert.match(text, /total lag 3; held back 2/);
     assert.deepEqual(await readReports(fx.redis, config), [], "a stopped process's report is gone");

@@ -1,7 +1,8 @@
 // `oracle`: the limit of any exact counter on this MongoDB. It knows the whole backlog before it
 // writes: a kafkajs consumer reads every event and sums per article in memory; then each distinct
-// article is written once, `$inc` upserts with `$setOnInsert` of biz/biz_id, in unordered bulks of
-// 5,000 on the unique (biz, biz_id) index. No cache, no marks, no versions, no retries of its own.
+// article is written once, `$inc` upserts filtered on (biz, biz_id) (set on insert from the
+// filter) with `$setOnInsert` of the other fields, in unordered bulks of 5,000 on the unique
+// (biz, biz_id) index. No cache, no marks, no versions, no retries of its own.
 // Timed from the start until the last bulk is acknowledged.
 import type { AnyBulkWriteOperation } from "mongodb";
 import { Long } from "mongodb";
