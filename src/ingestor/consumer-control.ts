@@ -31,9 +31,6 @@ export interface BatchControl {
   isStale(): boolean;
 }
 
-/** A partition's key in the forwarder's maps. */
-export const partitionId = (topic: string, partition: number) => `${topic}|${partition}`;
-
 /**
  * Runs a seek, pause or resume. They are in-memory in kafkajs; they throw only while it restarts
  * the consumer, which then starts over from the committed offsets anyway.

@@ -17,7 +17,7 @@ import { blockingConnection } from "../redis/connection.js";
 import { startReporting } from "../status/process-reports.js";
 import { Forwarder } from "./forwarder.js";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka-log.js";
-import { decodeLastApplied, type PartitionPosition } from "./plan-position.js";
+import { positionReader } from "./read-position.js";
 
 /**
  * Makes sure the topic exists: on a fresh setup nothing may have produced to it yet. A missing
@@ -75,43 +75,7 @@ export async function startIngestor(
   const registry = createRegistry("ingestor");
   queueGauges(registry, [work, dead]);
   const metrics = ingestorMetrics(registry);
-  // An assignment positions all its partitions at once: their asks share one pair of admin
-  // requests per topic while it is in flight (an ask after it settled, a retry, asks anew).
-  const asking = new Map<string, ReturnType<typeof askTopic>>();
-  const askTopic = (topic: string) =>
-    Promise.all([
-      admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] }),
-      admin.fetchTopicOffsets(topic),
-    ]);
-  const readPosition = async (topic: string, partition: number): Promise<PartitionPosition> => {
-    let answer = asking.get(topic);
-    if (answer === undefined) {
-      answer = askTopic(topic).finally(() => asking.delete(topic));
-      asking.set(topic, answer);
-    }
-    const [[offsets], range] = await answer;
-    const c = offsets?.partitions.find((o) => o.partition === partition);
-    const r = range.find((o) => o.partition === partition);
-    if (r === undefined)
-      throw new Error(`partition ${partition} of ${topic} has no offsets (metadata not yet known?)`);
-    // -1: nothing committed. Another negative offset is kafkajs's reset (see planPosition).
-    const committed =
-      c === undefined || c.offset === "-1" ? undefined : { offset: c.offset, metadata: c.metadata };
-    const maxTimestamp = decodeLastApplied(committed?.metadata)?.maxTimestamp;
-    // Where the log holds a message newer than every message applied (the log's end when none).
-    const firstNewer =
-      maxTimestamp === undefined
-        ? undefined
-        : (await admin.fetchTopicOffsetsByTimestamp(topic, Number(maxTimestamp) + 1)).find(
-            (o) => o.partition === partition,
-          )?.offset;
-    return {
-      committed,
-      low: BigInt(r.low),
-      high: BigInt(r.high),
-      ...(firstNewer === undefined ? {} : { firstNewer: BigInt(firstNewer) }),
-    };
-  };
+  const readPosition = positionReader(admin, config.KAFKA_GROUP_ID);
   const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, readPosition, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);

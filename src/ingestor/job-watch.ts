@@ -1,28 +1,28 @@
 // The watch of one partition's open job: it waits for the job to complete with its own range
-// applied, then commits the offset after that range, and hands the partition back to be read on.
+// applied, then commits the offset after that range (naming the range's last message and the
+// partition ledger's max_ts in the metadata), and hands the partition back to be read on.
 // Errors while watching or committing (Redis or Kafka away) are retried with backoff, never taken
 // as completion; a job that vanished from Redis is added again; a job that failed all its
 // attempts, or completed with another range than its data, holds the partition back until a
 // person retries it. A partition is resumed only by a watch that committed.
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.js";
+import type { DeadLetterData } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
+import { topicLife } from "../queue/message-id.js";
 import { type ReadJobData, sameRange } from "../queue/read-job.js";
+import type { ConsumerControl } from "./consumer-control.js";
 import type { HoldCause, PartitionState, PartitionStatus } from "./partition-status.js";
-import { Backoff, type ForwarderTiming } from "./timing.js";
+import { encodeLastApplied } from "./plan-position.js";
+import { Backoff, type ForwarderTiming, wait } from "./timing.js";
 
 /** What a watch needs of the forwarder. */
 export interface WatchContext {
   readonly sink: JobSink;
   readonly timing: ForwarderTiming;
   readonly log: Logger;
-  /**
-   * Commits the offset after the job's range, naming its last message in the metadata, and the
-   * partition ledger's max_ts when the worker returned it.
-   */
-  commit(data: ReadJobData, maxTimestamp: number | undefined): Promise<void>;
+  readonly consumer: Pick<ConsumerControl, "commitOffsets">;
   /** The job's range is applied and committed: read the partition on after it. */
-  committed(watch: JobWatch): void;
+  committed(watch: JobWatch, offset: bigint): void;
 }
 
 export class JobWatch {
@@ -162,7 +162,7 @@ export class JobWatch {
     for (;;) {
       if (this.cancelled) return;
       try {
-        await ctx.commit(this.data, maxTimestamp);
+        await ctx.consumer.commitOffsets([commitAfter(this.data, maxTimestamp)]);
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition
@@ -172,7 +172,7 @@ export class JobWatch {
       }
     }
     if (this.cancelled) return;
-    ctx.committed(this);
+    ctx.committed(this, BigInt(this.data.lastOffset) + 1n);
   }
 
   private holdBack(cause: HoldCause, reason: string): void {
@@ -194,15 +194,46 @@ export class JobWatch {
   }
 }
 
-/** Adds the job, or finds the one already there with that id; returns the job's real data. */
+/**
+ * The offset after a job's range, with metadata naming its last message, in the life the job was
+ * read in, and the partition ledger's max_ts (see LastApplied).
+ */
+function commitAfter(job: ReadJobData, maxTimestamp: number | undefined) {
+  const { topic, partition } = job;
+  const last = BigInt(job.lastOffset);
+  const metadata =
+    job.lastTimestamp === undefined
+      ? null
+      : encodeLastApplied({
+          life: topicLife(topic, job.incarnation ?? ""),
+          offset: last,
+          timestamp: String(job.lastTimestamp),
+          ...(maxTimestamp === undefined ? {} : { maxTimestamp: String(maxTimestamp) }),
+        });
+  return { topic, partition, offset: (last + 1n).toString(), metadata };
+}
+
+/**
+ * Stores the range's dead letters, then adds the job, or finds the one already there with that
+ * id; returns the job's real data. A job exists only once its range's dead letters do, so
+ * nothing of a range is committed before they are stored, whoever follows the job later.
+ */
 export async function submitJob(
   ctx: Pick<WatchContext, "sink" | "timing" | "log">,
   id: string,
   data: ReadJobData,
+  deadLetters: readonly DeadLetterData[],
 ): Promise<ReadJobData> {
+  if (deadLetters.length > 0) {
+    await ctx.sink.addDeadLetters(deadLetters);
+    ctx.log.warn(
+      { partition: data.partition, count: deadLetters.length, first: deadLetters[0]?.reason },
+      "dead letters",
+    );
+  }
   for (let attempt = 0; ; attempt++) {
     if (attempt === 5) throw new Error(`job ${id} disappears as soon as it is added`);
-    if (attempt > 0) await sleep(ctx.timing.retryMinMs * 2 ** attempt);
+    if (attempt > 0) await wait(ctx.timing.retryMinMs * 2 ** attempt);
     await ctx.sink.add(id, data);
     const job = await ctx.sink.inspect(id);
     if (job !== undefined) {

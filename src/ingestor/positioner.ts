@@ -4,7 +4,6 @@
 // batch must start with the job's last message (same timestamp) before anything after it is read.
 // A log that is not the one the position came from holds the partition back (log-replaced); one
 // whose position cannot be read shows as held back too (positioning) until Kafka answers.
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { topicLife } from "../queue/message-id.js";
@@ -13,30 +12,17 @@ import {
   type BatchInput,
   bestEffort,
   type ConsumerControl,
-  partitionId,
   type ReadPosition,
 } from "./consumer-control.js";
-import type { PartitionStatus } from "./partition-status.js";
+import type { PartitionEntry, Phase } from "./partitions.js";
 import {
-  type LastApplied,
   type PartitionPosition,
   planPosition,
   RECREATED_HINT,
   type SkipCause,
   type Skipped,
 } from "./plan-position.js";
-import { Backoff, type ForwarderTiming } from "./timing.js";
-
-/**
- * Where a partition's next batch must start: at `last` (the last message applied, to check it
- * is still there and skip it) when the position names it, else at `at`; for a log found
- * truncated, at `at` with a message sent after `newerThan`.
- */
-interface ResumeCheck {
-  at: bigint;
-  last?: LastApplied;
-  newerThan?: string;
-}
+import { Backoff, type ForwarderTiming, wait } from "./timing.js";
 
 /** What the positioner needs of the forwarder. */
 export interface PositionerContext {
@@ -50,76 +36,28 @@ export interface PositionerContext {
   /** The current assignment: work begun under an earlier one stops. */
   generation(): number;
   stopping(): boolean;
-  /** The partition has an open job: it stays paused until the job's watch resumes it. */
-  hasJob(id: string): boolean;
 }
 
 export class Positioner {
-  /**
-   * Per partition, since its assignment: where the next batch must start (checked, then the
-   * message there skipped when it is the last one applied), or null once checked. No entry: the
-   * partition is not positioned yet.
-   */
-  private readonly resumeAt = new Map<string, ResumeCheck | null>();
-  /**
-   * Partitions being positioned, with the assignment that started it, and the error of the last
-   * attempt while Kafka's answers fail.
-   */
-  private readonly positioning = new Map<string, { generation: number; partition: number; error?: string }>();
-  /** Partitions held back without a job: their log is not the one their position came from. */
-  private readonly blocked = new Map<string, { partition: number; reason: string }>();
-  /**
-   * The incarnation each positioned partition is read in (see PositionPlan). Kept across
-   * assignments for a partition that stays ours (its open job goes on in it); set by positioning.
-   */
-  private readonly incarnations = new Map<string, string>();
-  /** The partitions of the current assignment. */
-  private assigned = new Set<string>();
-
   constructor(private readonly ctx: PositionerContext) {}
 
-  /** A new assignment: every partition is positioned anew, and one held back is checked again. */
-  reset(assigned: ReadonlySet<string>): void {
-    this.assigned = new Set(assigned);
-    this.resumeAt.clear();
-    this.blocked.clear();
-    for (const k of this.incarnations.keys()) if (!this.assigned.has(k)) this.incarnations.delete(k);
-  }
-
-  /** The partitions of the current assignment, ascending. */
-  assignedPartitions(): number[] {
-    return [...this.assigned].map((k) => Number(k.slice(k.lastIndexOf("|") + 1))).sort((a, b) => a - b);
-  }
-
   /** The incarnation a partition's ranges and ids are named under. */
-  incarnationOf(topic: string, partition: number): string {
-    return this.incarnations.get(partitionId(topic, partition)) ?? this.ctx.config.KAFKA_TOPIC_INCARNATION;
-  }
-
-  isPositioned(id: string): boolean {
-    return this.resumeAt.has(id);
-  }
-
-  isBlocked(id: string): boolean {
-    return this.blocked.has(id);
-  }
-
-  isPositioning(id: string): boolean {
-    return this.positioning.has(id);
+  incarnationOf(entry: PartitionEntry): string {
+    return entry.incarnation ?? this.ctx.config.KAFKA_TOPIC_INCARNATION;
   }
 
   /**
    * Positions a newly assigned (and paused) partition before anything of it is fetched: reads
    * the group's committed offset and the log's range, seeks where planPosition says (or holds
    * the partition back), and resumes it. Kafka errors are retried with backoff; a newer
-   * assignment ends it. One at a time per partition and assignment.
+   * assignment ends it. Only an unpositioned partition is positioned: one positioning at a time.
    */
-  async position(generation: number, topic: string, partition: number): Promise<void> {
+  async position(generation: number, entry: PartitionEntry): Promise<void> {
     const { ctx } = this;
-    const k = partitionId(topic, partition);
-    if (this.positioning.get(k)?.generation === generation) return;
-    const entry: { generation: number; partition: number; error?: string } = { generation, partition };
-    this.positioning.set(k, entry);
+    const { topic, partition } = entry;
+    if (entry.phase.kind !== "unpositioned") return;
+    const phase: Phase & { kind: "positioning" } = { kind: "positioning", generation };
+    entry.phase = phase;
     try {
       const errors = new Backoff(ctx.timing);
       for (;;) {
@@ -128,31 +66,31 @@ export class Positioner {
         try {
           position = await ctx.readPosition(topic, partition);
         } catch (err) {
-          entry.error = `cannot read the partition's position: ${err instanceof Error ? err.message : String(err)}`;
+          phase.error = `cannot read the partition's position: ${err instanceof Error ? err.message : String(err)}`;
           errors.note(
             err,
             ctx.log,
             { partition, cause: "positioning" },
             "cannot read the partition's position; retrying",
           );
-          await sleep(errors.next());
+          await wait(errors.next());
           continue;
         }
-        if (generation !== ctx.generation() || ctx.stopping()) return;
+        if (generation !== ctx.generation() || ctx.stopping() || entry.phase !== phase) return;
         const plan = planPosition(
           { topic, incarnation: ctx.config.KAFKA_TOPIC_INCARNATION },
           ctx.config.KAFKA_FROM_BEGINNING,
           position,
         );
-        this.incarnations.set(k, plan.incarnation);
+        entry.incarnation = plan.incarnation;
         if (plan.kind === "hold") {
-          this.block(topic, partition, plan.reason ?? "held back");
+          this.block(entry, plan.reason ?? "held back");
           return;
         }
         if (plan.reason !== undefined) {
           ctx.log.warn({ partition, committed: position.committed, at: plan.at.toString() }, plan.reason);
         }
-        if (plan.lost !== undefined) this.reportSkipped(topic, partition, plan.lost);
+        if (plan.lost !== undefined) this.reportSkipped(entry, plan.lost);
         if (plan.truncated !== undefined) {
           ctx.log.error(
             {
@@ -167,36 +105,36 @@ export class Positioner {
               "applied one, if any, were lost by Kafka",
           );
         }
-        this.resumeAt.set(k, {
-          at: plan.at,
-          ...(plan.last === undefined ? {} : { last: plan.last }),
-          ...(plan.truncated === undefined ? {} : { newerThan: plan.truncated.maxTimestamp }),
-        });
+        entry.phase = {
+          kind: "reading",
+          check: {
+            at: plan.at,
+            ...(plan.last === undefined ? {} : { last: plan.last }),
+            ...(plan.truncated === undefined ? {} : { newerThan: plan.truncated.maxTimestamp }),
+          },
+        };
         bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: plan.at.toString() }));
-        if (!ctx.hasJob(k) && !this.blocked.has(k)) {
-          bestEffort(ctx.log, () => ctx.consumer.resume([{ topic, partitions: [partition] }]));
-        }
+        bestEffort(ctx.log, () => ctx.consumer.resume([{ topic, partitions: [partition] }]));
         return;
       }
     } finally {
-      if (this.positioning.get(k) === entry) this.positioning.delete(k);
+      // Ended without a position (a newer assignment, the ingestor stopping).
+      if (entry.phase === phase) entry.phase = { kind: "unpositioned" };
     }
   }
 
   /**
    * Kafka refused a fetch of ours as outside the log (see kafka/offset-out-of-range.ts): the
-   * partition is paused and positioned again from the group's committed position. False for a
-   * partition not assigned to this ingestor.
+   * partition is paused and, when it was being read, positioned again from the group's committed
+   * position (an open job's commit, or a held partition's next check, positions it anyway).
    */
-  outOfRange(topic: string, partition: number): boolean {
+  outOfRange(entry: PartitionEntry): void {
     const { ctx } = this;
-    const k = partitionId(topic, partition);
-    if (!this.assigned.has(k)) return false;
+    const { topic, partition } = entry;
     ctx.log.warn({ partition }, "fetch position outside the log; positioning the partition again");
     bestEffort(ctx.log, () => ctx.consumer.pause([{ topic, partitions: [partition] }]));
-    this.resumeAt.delete(k);
-    if (!ctx.hasJob(k)) void this.position(ctx.generation(), topic, partition);
-    return true;
+    if (entry.phase.kind === "reading") entry.phase = { kind: "unpositioned" };
+    if (entry.phase.kind === "unpositioned") void this.position(ctx.generation(), entry);
   }
 
   /**
@@ -205,15 +143,13 @@ export class Positioner {
    * message was there, or the partition is held back).
    */
   checkContinuity(
-    topic: string,
-    partition: number,
+    entry: PartitionEntry,
     messages: BatchInput["messages"],
     control: BatchControl,
   ): BatchInput["messages"] | undefined {
-    const k = partitionId(topic, partition);
-    const expected = this.resumeAt.get(k);
-    if (expected === undefined || expected === null) return messages;
-    this.resumeAt.set(k, null);
+    const expected = entry.phase.kind === "reading" ? entry.phase.check : undefined;
+    if (expected === undefined) return messages;
+    entry.phase = { kind: "reading" };
     const first = messages[0] as BatchInput["messages"][number];
     const firstOffset = BigInt(first.offset);
     if (expected.newerThan !== undefined) {
@@ -221,8 +157,7 @@ export class Positioner {
       if (firstOffset === expected.at && BigInt(first.timestamp) > BigInt(expected.newerThan))
         return messages;
       this.block(
-        topic,
-        partition,
+        entry,
         `the log looked truncated at offset ${expected.at}, but the message read there (offset ` +
           `${firstOffset}, sent at ${first.timestamp}) is not newer than those applied (up to ` +
           `${expected.newerThan}): nothing read; checked again`,
@@ -246,8 +181,7 @@ export class Positioner {
           ? `the message there was sent at ${first.timestamp}, not ${expected.last.timestamp}`
           : `the log now starts at offset ${firstOffset}`;
       this.block(
-        topic,
-        partition,
+        entry,
         `the log is not the one this partition was read from (topic re-created or replaced?): ` +
           `the last message applied was offset ${expected.at}, sent at ${expected.last.timestamp}; ${found}. ` +
           RECREATED_HINT,
@@ -256,7 +190,7 @@ export class Positioner {
     }
     const next = expected.last === undefined ? expected.at : expected.at + 1n;
     if (firstOffset > next)
-      this.reportSkipped(topic, partition, { from: next, count: firstOffset - next, cause: "retention" });
+      this.reportSkipped(entry, { from: next, count: firstOffset - next, cause: "retention" });
     return messages;
   }
 
@@ -265,38 +199,21 @@ export class Positioner {
    * resolved before; the next batch must find it there (same timestamp) before anything after it
    * is read.
    */
-  readOnAfter(topic: string, partition: number, last: bigint, lastTimestamp: string | undefined): void {
+  readOnAfter(entry: PartitionEntry, last: bigint, lastTimestamp: string | undefined): void {
     const { ctx } = this;
-    const k = partitionId(topic, partition);
+    const { topic, partition } = entry;
     if (lastTimestamp === undefined) {
-      this.resumeAt.set(k, null);
+      entry.phase = { kind: "reading" };
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: (last + 1n).toString() }));
     } else {
       const applied = {
-        life: topicLife(topic, this.incarnationOf(topic, partition)),
+        life: topicLife(topic, this.incarnationOf(entry)),
         offset: last,
         timestamp: lastTimestamp,
       };
-      this.resumeAt.set(k, { at: last, last: applied });
+      entry.phase = { kind: "reading", check: { at: last, last: applied } };
       bestEffort(ctx.log, () => ctx.consumer.seek({ topic, partition, offset: last.toString() }));
     }
-  }
-
-  /** The partitions held back for their log, or because their position cannot be read. */
-  status(): PartitionStatus[] {
-    const blocked: PartitionStatus[] = [...this.blocked.values()].map((b) => ({
-      partition: b.partition,
-      state: "held-back",
-      cause: "log-replaced",
-      reason: b.reason,
-    }));
-    // Only this assignment's: a revoked partition's positioning ends when its loop wakes.
-    const unpositioned: PartitionStatus[] = [...this.positioning.values()].flatMap((p) =>
-      p.generation !== this.ctx.generation() || p.error === undefined
-        ? []
-        : [{ partition: p.partition, state: "held-back", cause: "positioning", reason: p.error }],
-    );
-    return [...blocked, ...unpositioned];
   }
 
   /**
@@ -304,24 +221,23 @@ export class Positioner {
    * repeatLogMs, and at the next assignment: a log that turns out fine (a high watermark briefly
    * low after a leader change) is read on; one that is not is held back again, and logged again.
    */
-  private block(topic: string, partition: number, reason: string): void {
+  private block(entry: PartitionEntry, reason: string): void {
     const { ctx } = this;
-    const k = partitionId(topic, partition);
-    const entry = { partition, reason };
-    this.blocked.set(k, entry);
+    const { topic, partition } = entry;
+    const held: Phase = { kind: "held", reason };
+    entry.phase = held;
     bestEffort(ctx.log, () => ctx.consumer.pause([{ topic, partitions: [partition] }]));
     ctx.log.error({ partition, cause: "log-replaced", reason }, "partition held back");
     const generation = ctx.generation();
     setTimeout(() => {
-      if (ctx.stopping() || generation !== ctx.generation() || this.blocked.get(k) !== entry) return;
-      this.blocked.delete(k);
-      this.resumeAt.delete(k);
-      void this.position(generation, topic, partition);
+      if (ctx.stopping() || generation !== ctx.generation() || entry.phase !== held) return;
+      entry.phase = { kind: "unpositioned" };
+      void this.position(generation, entry);
     }, ctx.timing.repeatLogMs).unref();
   }
 
   /** Messages of the partition this group will never read (see SkipCause): counted and logged. */
-  private reportSkipped(topic: string, partition: number, { from, count, cause }: Skipped): void {
+  private reportSkipped({ topic, partition }: PartitionEntry, { from, count, cause }: Skipped): void {
     this.ctx.skipped(topic, partition, count, cause);
     const range = {
       partition,

@@ -21,6 +21,14 @@ export const DEFAULT_TIMING: ForwarderTiming = {
   vanishedLimit: 3,
 };
 
+/**
+ * Sleeps `ms` on the global setTimeout, which node:test's mock timers replace: the forwarder's
+ * tests run its waits on fake time (Node 20's mock timers do not reach node:timers/promises).
+ */
+export function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Exponential backoff for a repeated error, logging it once per repeatLogMs. */
 export class Backoff {
   private delay = 0;

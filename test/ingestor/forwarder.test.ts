@@ -1,8 +1,10 @@
 // The forwarder alone, with a fake consumer and a fake job sink (as kafkajs tests its Runner):
 // the interleavings that decide exactly-once. The rule under test: a partition is resumed, and
 // its offset committed, only once its job is known to be completed, with that job's range.
+// Time is node:test's mock timers: polls, backoffs and re-checks run on fake milliseconds, so the
+// interleavings do not depend on how loaded the machine is.
 import assert from "node:assert/strict";
-import { afterEach, test } from "node:test";
+import { afterEach, beforeEach, mock, test } from "node:test";
 import { pino } from "pino";
 import type { BatchInput, ConsumerControl } from "../../src/ingestor/consumer-control.js";
 import { Forwarder } from "../../src/ingestor/forwarder.js";
@@ -104,9 +106,15 @@ class FakeSink implements JobSink {
 }
 
 const open: Forwarder[] = [];
+beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"] }));
 afterEach(async () => {
   // Stops the watchers a test left running.
-  for (const f of open.splice(0)) await f.drain(0);
+  for (const f of open.splice(0)) {
+    const drained = f.drain(0);
+    await tick(1);
+    await drained;
+  }
+  mock.timers.reset();
 });
 
 type Committed = { offset: string; metadata: string | null };
@@ -199,13 +207,34 @@ function batch(
   };
 }
 
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+/** Lets the code under test run (its promises settle) after each fake millisecond. */
+const settle = () => new Promise((r) => setImmediate(r));
 
+/** Advances fake time by `ms`, a millisecond at a time. */
+async function tick(ms = 30): Promise<void> {
+  await settle();
+  for (let i = 0; i < ms; i++) {
+    mock.timers.tick(1);
+    await settle();
+  }
+}
+
+/** Awaits `work` while advancing fake time, for work that waits (a backoff). */
+async function ticking<T>(work: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = work.finally(() => {
+    settled = true;
+  });
+  await until("settled", () => settled);
+  return done;
+}
+
+/** Advances fake time until `check` holds, failing after `ms` fake milliseconds. */
 async function until(what: string, check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await tick(2);
+  await settle();
+  for (let i = 0; !check(); i++) {
+    if (i > ms) throw new Error(`timed out: ${what}`);
+    await tick(1);
   }
 }
 
@@ -353,7 +382,7 @@ test("a partition revoked mid-job is neither committed nor resumed", async () =>
 test("when the queue cannot take the range, nothing is resolved, paused or watched: Kafka hands it over again", async () => {
   const { consumer, sink, forwarder, resolved, control } = await setup();
   sink.failAdds = 1;
-  await forwarder.handleBatch(batch(0, 0, 3), control);
+  await ticking(forwarder.handleBatch(batch(0, 0, 3), control));
   assert.deepEqual(resolved, []);
   assert.deepEqual(consumer.calls, []);
   assert.deepEqual(forwarder.status(), []);
@@ -398,7 +427,7 @@ test("drain waits for open jobs, then reports those left", async () => {
   await forwarder.handleBatch(batch(1, 0, 3), control);
   const [first] = [...sink.jobs.values()];
   if (first) first.state = "completed";
-  assert.equal(await forwarder.drain(100), 1);
+  assert.equal(await ticking(forwarder.drain(100)), 1);
 });
 
 async function completeAll(sink: FakeSink, forwarder: Forwarder): Promise<void> {
@@ -663,4 +692,23 @@ test("a paused partition is expected back soon while its job is open or its posi
   await tick();
   assert.ok(slow.consumer.isPaused(1));
   assert.equal(slow.forwarder.resumeExpected(TOPIC, 1), true, "being positioned");
+});
+
+test("a fetch outside the log positions a reading partition again; one with an open job waits for its commit", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  assert.equal(forwarder.outOfRange(TOPIC, 9), false, "not ours");
+  // Reading: paused, positioned again from what Kafka holds as committed (nothing: the start).
+  assert.equal(forwarder.outOfRange(TOPIC, 1), true);
+  assert.ok(consumer.isPaused(1));
+  await until("positioned again", () => !consumer.isPaused(1));
+  assert.deepEqual(consumer.calls, ["pause 1", "seek 1@0", "resume 1"]);
+  // An open job: paused until the job is committed, then read on after it, not positioned anew.
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  consumer.calls.length = 0;
+  assert.equal(forwarder.outOfRange(TOPIC, 0), true);
+  await tick();
+  assert.deepEqual(consumer.calls, ["pause 0"]);
+  await completeAll(sink, forwarder);
+  await until("resumed", () => !consumer.isPaused(0));
+  assert.deepEqual(consumer.calls, ["pause 0", "commit 0@3", "seek 0@2", "resume 0"]);
 });
