@@ -101,11 +101,11 @@ function firstEventOffset(job: ReadJobData): bigint {
 function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string | undefined {
   if (entry === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
-  if (first > entry.through || job.firstTimestamp <= entry.maxTimestamp) return undefined;
+  if (first > entry.through || job.earliestEventTimestamp <= entry.maxTimestamp) return undefined;
   const key = partitionKey(job.topic, job.partition, job.incarnation);
   return (
     `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
-    `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.firstTimestamp)}) ` +
+    `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.earliestEventTimestamp)}) ` +
     `are all newer than any applied (up to ${iso(entry.maxTimestamp)}). Nothing of this job was ` +
     `counted. ${NEW_INCARNATION_STEPS}`
   );

@@ -53,7 +53,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<W
       m.cacheInvalidated.inc(o.cacheInvalidated);
       const now = Date.now();
       for (const j of jobs)
-        if (j.events > 0) m.latencySeconds.observe(Math.max(0, now - j.firstTimestamp) / 1000);
+        if (j.events > 0) m.latencySeconds.observe(Math.max(0, now - j.earliestEventTimestamp) / 1000);
       lastGroup = { at: now, jobs: o.jobs, events: o.events, added: o.added, ms: Math.round(ms) };
     },
   );

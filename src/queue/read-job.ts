@@ -17,8 +17,11 @@ export interface ReadJobData {
   events: number;
   /** Article id (decimal int64) -> ascending offset deltas (offset - firstOffset) of its events. */
   articles: Record<string, number[]>;
-  /** Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency. */
-  firstTimestamp: number;
+  /**
+   * Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency. Jobs
+   * made before this name existed call it `firstTimestamp`; validateReadJobData reads either.
+   */
+  earliestEventTimestamp: number;
   /**
    * Latest Kafka timestamp among the range's messages, events and dead letters (Unix ms): the
    * partition ledger's.
@@ -91,7 +94,7 @@ export class ReadJobBuilder {
   private events = 0;
   private first: bigint | undefined;
   private last: bigint | undefined;
-  private firstTimestamp = Number.POSITIVE_INFINITY;
+  private earliestEventTimestamp = Number.POSITIVE_INFINITY;
   private maxTimestamp = Number.NEGATIVE_INFINITY;
   private originTimestamp: number | undefined;
   private lastTimestamp: number | undefined;
@@ -125,7 +128,7 @@ export class ReadJobBuilder {
     }
     deltas.push(Number(offset - (this.first as bigint)));
     this.events++;
-    if (timestamp < this.firstTimestamp) this.firstTimestamp = timestamp;
+    if (timestamp < this.earliestEventTimestamp) this.earliestEventTimestamp = timestamp;
   }
 
   /** The message at `offset` is not a valid event: the dead-letter queue has it. */
@@ -153,7 +156,9 @@ export class ReadJobBuilder {
       lastOffset: this.last.toString(),
       events: this.events,
       articles: Object.fromEntries(this.articles),
-      firstTimestamp: Number.isFinite(this.firstTimestamp) ? this.firstTimestamp : now,
+      earliestEventTimestamp: Number.isFinite(this.earliestEventTimestamp)
+        ? this.earliestEventTimestamp
+        : now,
       maxTimestamp: Number.isFinite(this.maxTimestamp) ? this.maxTimestamp : now,
       originTimestamp: this.originTimestamp ?? now,
       lastTimestamp: this.lastTimestamp ?? now,
@@ -173,7 +178,9 @@ export function validateReadJobData(data: unknown): ReadJobData {
     throw new UnrecoverableError(`malformed read job data: ${why}`);
   };
   if (typeof data !== "object" || data === null) return fail("not an object");
-  const d = data as Record<string, unknown>;
+  // Jobs of earlier releases, still in Redis, name the earliest event's time firstTimestamp.
+  const { firstTimestamp: earlierName, ...d } = data as Record<string, unknown>;
+  if (d.earliestEventTimestamp === undefined) d.earliestEventTimestamp = earlierName;
   if (typeof d.topic !== "string" || d.topic === "") fail("topic");
   if (
     d.incarnation !== undefined &&
@@ -203,7 +210,7 @@ export function validateReadJobData(data: unknown): ReadJobData {
   }
   if (d.deadLetters !== undefined) ascendingWithin(d.deadLetters, "deadLetters");
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
-  if (typeof d.firstTimestamp !== "number") fail("firstTimestamp");
+  if (typeof d.earliestEventTimestamp !== "number") fail("earliestEventTimestamp");
   for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {
     if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
   }

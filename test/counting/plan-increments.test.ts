@@ -20,7 +20,7 @@ function job(partition: number, firstOffset: number, articles: Record<string, nu
     lastOffset: String(firstOffset + last),
     events,
     articles,
-    firstTimestamp: 0,
+    earliestEventTimestamp: 0,
   };
 }
 

@@ -147,7 +147,7 @@ test("Bull Board refuses to edit a job's data, whatever the job's state", async 
     lastOffset: "5",
     events: 1,
     articles: { "9": [0] },
-    firstTimestamp: 1,
+    earliestEventTimestamp: 1,
   };
   const { work } = openQueues(config, fx.redis);
   await work.add("p0 5-5 (1 events)", data, { jobId: "edit-me" });

@@ -33,7 +33,7 @@ test("the builder keeps a contiguous range, invalid offsets included, events per
     lastOffset: "13",
     events: 3,
     articles: { "7": [0, 3], "9007199254740993": [2] },
-    firstTimestamp: 900,
+    earliestEventTimestamp: 900,
     maxTimestamp: 5000,
     originTimestamp: 1000,
     lastTimestamp: 1100,
@@ -56,7 +56,7 @@ test("malformed job data fails at once, without retries", () => {
     lastOffset: "2",
     events: 2,
     articles: { "1": [0, 2] },
-    firstTimestamp: 0,
+    earliestEventTimestamp: 0,
   };
   const cases: [unknown, RegExp][] = [
     [null, /not an object/],
@@ -76,4 +76,21 @@ test("malformed job data fails at once, without retries", () => {
       `expected ${why} for ${JSON.stringify(data)}`,
     );
   }
+});
+
+test("a job of an earlier release, whose earliest event time is named firstTimestamp, is read", () => {
+  const earlier = {
+    topic: "t",
+    partition: 0,
+    firstOffset: "0",
+    lastOffset: "0",
+    events: 1,
+    articles: { "1": [0] },
+    firstTimestamp: 42,
+    originTimestamp: 40,
+  };
+  const data = validateReadJobData(earlier);
+  assert.equal(data.earliestEventTimestamp, 42);
+  assert.equal(data.originTimestamp, 40, "the first message's time keeps its name");
+  assert.throws(() => validateReadJobData({ ...earlier, firstTimestamp: "x" }), /earliestEventTimestamp/);
 });
