@@ -12,11 +12,11 @@ import { startProbeServer } from "../http/probe-server.js";
 import { kafkaClient } from "../kafka/client.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, queueGauges } from "../metrics/metrics.js";
-import { openQueues } from "../queue/queues.js";
+import { type DeadLetterQueue, openQueues, type ReadQueue } from "../queue/queues.js";
 import { queueConnection } from "../queue/redis-policy.js";
 import { cacheConnection } from "../redis/connection.js";
 import { InteractiveStore } from "../store/interactives.js";
-import { dashboardCredentials, installAuth } from "./auth.js";
+import { type Credentials, dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
 import { statusPage } from "./status-page.js";
 
@@ -36,6 +36,65 @@ function refuseDataEdits(app: FastifyInstance): void {
       });
     }
   });
+}
+
+/**
+ * Bull Board at /queues (and / leads there) for the work and dead-letter queues, job data never
+ * editable. In read-only mode (DASHBOARD_READ_ONLY) the board shows the queues and changes nothing:
+ * Bull Board answers an action on a queue or a job (retry, promote, clean, pause, add, remove)
+ * with 405 before it reaches Redis, and its pause-all and resume-all pass read-only queues by.
+ */
+async function installBoard(
+  app: FastifyInstance,
+  { work, dead }: { work: ReadQueue; dead: DeadLetterQueue },
+  readOnlyMode: boolean,
+): Promise<void> {
+  refuseDataEdits(app);
+  const board = new FastifyAdapter();
+  board.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: [
+      new BullMQAdapter(work, {
+        readOnlyMode,
+        allowRetries: !readOnlyMode,
+        displayName: "read events",
+        description: "Jobs of Kafka offset ranges; a failed one holds its partition back until retried",
+      }),
+      new BullMQAdapter(dead, {
+        readOnlyMode,
+        allowRetries: !readOnlyMode,
+        displayName: "dead letters",
+        description:
+          "Messages that are not valid ReadEvents; a retry validates again and counts a valid one once",
+      }),
+    ],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: "interactive reads" } },
+  });
+  await app.register(board.registerPlugin(), { prefix: BOARD_PATH });
+  app.get("/", async (_req, reply) => reply.redirect(BOARD_PATH));
+}
+
+/**
+ * The dashboard's part of its probe app: the auth hook, the board, then the routes `more` adds
+ * (the status page and the read API). The auth hook comes first so that a request without
+ * credentials is answered 401 before any other hook (the refusal of data edits) says anything.
+ */
+export function dashboardSetup(
+  o: {
+    credentials: Credentials;
+    queues: { work: ReadQueue; dead: DeadLetterQueue };
+    readOnlyMode: boolean;
+    log: Logger;
+  },
+  more: (app: FastifyInstance) => void,
+): (app: FastifyInstance) => Promise<void> {
+  return async (app) => {
+    const auth = installAuth(app, o.credentials);
+    await installBoard(app, o.queues, o.readOnlyMode);
+    more(app);
+    o.log.info({ auth, readOnly: o.readOnlyMode }, "dashboard configured");
+  };
 }
 
 export interface Dashboard {
@@ -79,37 +138,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       cacheRedis: () => cacheRedis.ping(),
       mongodb: () => mongo.db("admin").command({ ping: 1 }),
     },
-    setup: async (app) => {
-      const auth = installAuth(app, credentials);
-      refuseDataEdits(app);
-      const board = new FastifyAdapter();
-      board.setBasePath(BOARD_PATH);
-      const readOnlyMode = config.DASHBOARD_READ_ONLY;
-      createBullBoard({
-        queues: [
-          new BullMQAdapter(work, {
-            readOnlyMode,
-            allowRetries: !readOnlyMode,
-            displayName: "read events",
-            description: "Jobs of Kafka offset ranges; a failed one holds its partition back until retried",
-          }),
-          new BullMQAdapter(dead, {
-            readOnlyMode,
-            allowRetries: !readOnlyMode,
-            displayName: "dead letters",
-            description:
-              "Messages that are not valid ReadEvents; a retry validates again and counts a valid one once",
-          }),
-        ],
-        serverAdapter: board,
-        options: { uiConfig: { boardTitle: "interactive reads" } },
-      });
-      await app.register(board.registerPlugin(), { prefix: BOARD_PATH });
-      app.get("/", async (_req, reply) => reply.redirect(BOARD_PATH));
-      statusPage(app, config, { work, dead, redis }, admin);
-      readApi(app, { store, cache, ttlSeconds: config.CACHE_TTL_SECONDS });
-      log.info({ auth, readOnly: readOnlyMode }, "dashboard configured");
-    },
+    setup: dashboardSetup(
+      { credentials, queues: { work, dead }, readOnlyMode: config.DASHBOARD_READ_ONLY, log },
+      (app) => {
+        statusPage(app, config, { work, dead, redis }, admin);
+        readApi(app, { store, cache, ttlSeconds: config.CACHE_TTL_SECONDS });
+      },
+    ),
   }).catch(async (err: unknown) => {
     await closeAll();
     throw err;
