@@ -103,6 +103,7 @@ export class Forwarder {
     const { topic, partition } = batch;
     const generation = this.generation;
     if (this.stopping || control.isStale()) return;
+    // A partition no assignment named yet is positioned like one that was.
     const entry = this.partitions.get(topic, partition) ?? this.partitions.add(topic, partition);
     if (entry.phase.kind !== "reading") {
       // Fetched while a job of this partition is still open (e.g. right after a rebalance), held
@@ -134,9 +135,10 @@ export class Forwarder {
     try {
       const id = readJobId(data);
       const found = await submitJob(this.watchContext(), id, data, deadLetters);
-      // A rebalance meanwhile: the partition may be another's now. Leave it; whoever owns it
-      // reads the range again and finds this job by its id.
-      if (generation !== this.generation) return;
+      // A rebalance meanwhile (the partition may be another's now), or the partition positioned
+      // again (a fetch outside the log): leave it; it is read again from its position and the
+      // range finds this job by its id.
+      if (generation !== this.generation || entry.phase.kind !== "reading") return;
       // The job found may be an earlier one for the same first message, covering more or
       // less. Resolve no further than both; on completion the watch seeks past the job.
       const jobLast = BigInt(found.lastOffset);
@@ -224,9 +226,10 @@ export class Forwarder {
       timing: this.timing,
       log: this.log,
       consumer: this.consumer,
-      committed: (watch: JobWatch, offset: bigint) => {
+      committed: (topic: string, partition: number, offset: bigint) =>
+        this.events?.committed(topic, partition, offset),
+      readOn: (watch: JobWatch) => {
         const { topic, partition, lastOffset, lastTimestamp } = watch.data;
-        this.events?.committed(topic, partition, offset);
         const entry = this.partitions.get(topic, partition);
         if (entry === undefined || entry.phase.kind !== "job-open" || entry.phase.watch !== watch) return;
         this.positioner.readOnAfter(entry, BigInt(lastOffset), lastTimestamp?.toString());

@@ -21,8 +21,10 @@ export interface WatchContext {
   readonly timing: ForwarderTiming;
   readonly log: Logger;
   readonly consumer: Pick<ConsumerControl, "commitOffsets">;
+  /** An offset was committed (whether or not the watch was cancelled meanwhile). */
+  committed(topic: string, partition: number, offset: bigint): void;
   /** The job's range is applied and committed: read the partition on after it. */
-  committed(watch: JobWatch, offset: bigint): void;
+  readOn(watch: JobWatch): void;
 }
 
 export class JobWatch {
@@ -162,7 +164,9 @@ export class JobWatch {
     for (;;) {
       if (this.cancelled) return;
       try {
-        await ctx.consumer.commitOffsets([commitAfter(this.data, maxTimestamp)]);
+        const commit = commitAfter(this.data, maxTimestamp);
+        await ctx.consumer.commitOffsets([commit]);
+        ctx.committed(commit.topic, commit.partition, BigInt(commit.offset));
         break;
       } catch (err) {
         // Not yet committed: the partition must stay paused. A rebalance that took the partition
@@ -172,7 +176,7 @@ export class JobWatch {
       }
     }
     if (this.cancelled) return;
-    ctx.committed(this, BigInt(this.data.lastOffset) + 1n);
+    ctx.readOn(this);
   }
 
   private holdBack(cause: HoldCause, reason: string): void {

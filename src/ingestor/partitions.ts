@@ -25,15 +25,15 @@ interface ResumeCheck {
 
 /**
  * - unpositioned: assigned, its position not read yet; paused.
- * - positioning: its position is being read (by the assignment `generation`); `error` while
- *   Kafka's answers fail (shown as held back, cause positioning).
+ * - positioning: its position is being read; `error` while Kafka's answers fail (shown as held
+ *   back, cause positioning).
  * - reading: fetched; `check` until its first batch has been checked against it.
  * - job-open: a job of its range is open; paused until the watch has committed it.
  * - held: its log is not the one its position came from (cause log-replaced); paused.
  */
 export type Phase =
   | { kind: "unpositioned" }
-  | { kind: "positioning"; generation: number; error?: string }
+  | { kind: "positioning"; error?: string }
   | { kind: "reading"; check?: ResumeCheck }
   | { kind: "job-open"; watch: JobWatch }
   | { kind: "held"; reason: string };
@@ -56,13 +56,6 @@ export class Partitions {
     return this.entries.get(key(topic, partition));
   }
 
-  /** A partition seen without an assignment naming it (kafkajs handed over a batch first). */
-  add(topic: string, partition: number): PartitionEntry {
-    const entry: PartitionEntry = { topic, partition, phase: { kind: "unpositioned" } };
-    this.entries.set(key(topic, partition), entry);
-    return entry;
-  }
-
   /**
    * A new assignment: partitions no longer ours leave (returned, to cancel their open jobs'
    * watches); every other partition without an open job is unpositioned again.
@@ -79,6 +72,13 @@ export class Partitions {
     for (const [topic, partitions] of Object.entries(assigned))
       for (const p of partitions) if (!this.entries.has(key(topic, p))) this.add(topic, p);
     return revoked;
+  }
+
+  /** A partition not positioned yet, seen before an assignment named it, or newly assigned. */
+  add(topic: string, partition: number): PartitionEntry {
+    const entry: PartitionEntry = { topic, partition, phase: { kind: "unpositioned" } };
+    this.entries.set(key(topic, partition), entry);
+    return entry;
   }
 
   all(): PartitionEntry[] {

@@ -56,7 +56,7 @@ export class Positioner {
     const { ctx } = this;
     const { topic, partition } = entry;
     if (entry.phase.kind !== "unpositioned") return;
-    const phase: Phase & { kind: "positioning" } = { kind: "positioning", generation };
+    const phase: Phase & { kind: "positioning" } = { kind: "positioning" };
     entry.phase = phase;
     try {
       const errors = new Backoff(ctx.timing);
@@ -130,11 +130,16 @@ export class Positioner {
    */
   outOfRange(entry: PartitionEntry): void {
     const { ctx } = this;
-    const { topic, partition } = entry;
-    ctx.log.warn({ partition }, "fetch position outside the log; positioning the partition again");
+    const { topic, partition, phase } = entry;
     bestEffort(ctx.log, () => ctx.consumer.pause([{ topic, partitions: [partition] }]));
-    if (entry.phase.kind === "reading") entry.phase = { kind: "unpositioned" };
-    if (entry.phase.kind === "unpositioned") void this.position(ctx.generation(), entry);
+    if (phase.kind !== "reading" && phase.kind !== "unpositioned") {
+      // Its open job's commit, its hold's next check or its positioning under way positions it.
+      ctx.log.warn({ partition, phase: phase.kind }, "fetch position outside the log; the partition waits");
+      return;
+    }
+    ctx.log.warn({ partition }, "fetch position outside the log; positioning the partition again");
+    entry.phase = { kind: "unpositioned" };
+    void this.position(ctx.generation(), entry);
   }
 
   /**

@@ -141,6 +141,7 @@ async function setup(options: SetupOptions = {}) {
   for (const [p, c] of options.stored ?? []) consumer.stored.set(p, c);
   const sink = new FakeSink();
   const skipped: string[] = [];
+  const committedEvents: string[] = [];
   const logRange = new Map(options.logRange ?? []);
   const forwarder = new Forwarder(
     {
@@ -162,7 +163,7 @@ async function setup(options: SetupOptions = {}) {
     log,
     {
       consumed: () => {},
-      committed: () => {},
+      committed: (_t, p, offset) => committedEvents.push(`${p}@${offset}`),
       skipped: (_t, p, n, cause) => skipped.push(`${p}:${n}${cause === "retention" ? "" : ` ${cause}`}`),
     },
     { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: options.repeatLogMs ?? 60_000, vanishedLimit: 3 },
@@ -184,7 +185,7 @@ async function setup(options: SetupOptions = {}) {
     await assign();
     consumer.calls.length = 0;
   }
-  return { consumer, sink, forwarder, resolved, control, skipped, logRange, assign };
+  return { consumer, sink, forwarder, resolved, control, skipped, logRange, assign, committedEvents };
 }
 
 function batch(
@@ -711,4 +712,31 @@ test("a fetch outside the log positions a reading partition again; one with an o
   await completeAll(sink, forwarder);
   await until("resumed", () => !consumer.isPaused(0));
   assert.deepEqual(consumer.calls, ["pause 0", "commit 0@3", "seek 0@2", "resume 0"]);
+});
+
+test("a rebalance while the range is being handed to the queue: no watch, and the partition is positioned anew", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  const add = sink.add.bind(sink);
+  sink.add = async (id, data) => {
+    await add(id, data);
+    forwarder.onAssignment({ [TOPIC]: [0] }); // meanwhile, partition 0 stays ours
+  };
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  assert.equal(forwarder.openJobs(), 0, "the job is left for whoever reads the range next");
+  await until("positioned again", () => !consumer.isPaused(0));
+  sink.add = add;
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  assert.equal(forwarder.openJobs(), 1);
+  assert.equal(sink.jobs.size, 1, "the range found its job by id");
+});
+
+test("a job completing while the ingestor drains is committed, but its partition is not resumed", async () => {
+  const { consumer, sink, forwarder, control, committedEvents } = await setup();
+  await forwarder.handleBatch(batch(0, 0, 3), control);
+  const draining = forwarder.drain(10_000);
+  await completeAll(sink, forwarder);
+  assert.equal(await ticking(draining), 0);
+  assert.deepEqual(consumer.commits, ["0@3"]);
+  assert.deepEqual(committedEvents, ["0@3"]);
+  assert.ok(consumer.isPaused(0), "not resumed while stopping");
 });
