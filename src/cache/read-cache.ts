@@ -41,6 +41,17 @@ type WithScripts = RedisClient & {
   fillIfNewer(key: string, ...args: (string | number)[]): Promise<number>;
 };
 
+/**
+ * Keys per script call. A group may write tens of thousands of articles: one call for all would
+ * overflow the stack that spreads its arguments (about 40,000 keys), and hold Redis for the
+ * whole loop. Each key's update stands alone (its version says), so calls need not be one.
+ */
+const KEYS_PER_CALL = 1000;
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += KEYS_PER_CALL) yield items.slice(i, i + KEYS_PER_CALL);
+}
+
 const scriptArgs = (writes: readonly CacheWrite[]): (string | number)[] => [
   writes.length,
   ...writes.map((w) => w.key),
@@ -59,9 +70,10 @@ export class ReadCache {
   }
 
   /**
-   * Follows a group's MongoDB writes in the cache (incr-if-current.lua): one round trip on a
-   * single Redis; on a cluster, one per node, with a script call per hash slot (a call's keys
-   * must share one). Running it again changes nothing: the hashes it moved are at the new version.
+   * Follows a group's MongoDB writes in the cache (incr-if-current.lua), KEYS_PER_CALL keys per
+   * script call: on a single Redis, the calls sent at once; on a cluster, one pipeline per node,
+   * with calls per hash slot (a call's keys must share one). Running it again changes nothing:
+   * the hashes it moved are at the new version.
    */
   async applyWrites(writes: readonly CacheWrite[]): Promise<CacheApplied> {
     const applied: CacheApplied = { incremented: 0, dropped: 0 };
@@ -72,7 +84,11 @@ export class ReadCache {
       applied.dropped += Number(dropped);
     };
     if (!(this.redis instanceof Cluster)) {
-      add(await this.redis.incrIfCurrent(...scriptArgs(writes)));
+      const redis = this.redis;
+      for (const result of await Promise.all(
+        [...chunks(writes)].map((c) => redis.incrIfCurrent(...scriptArgs(c))),
+      ))
+        add(result);
       return applied;
     }
     // One pipeline per node, with a script call per slot of that node's keys. (Slots not yet
@@ -86,7 +102,7 @@ export class ReadCache {
         pipeline = cluster.pipeline();
         pipelines.set(node, pipeline);
       }
-      (pipeline as unknown as WithScripts).incrIfCurrent(...scriptArgs(group));
+      for (const c of chunks(group)) (pipeline as unknown as WithScripts).incrIfCurrent(...scriptArgs(c));
     }
     await Promise.all(
       [...pipelines.values()].map(async (pipeline) => {

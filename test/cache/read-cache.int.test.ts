@@ -127,3 +127,23 @@ test("keys that cannot say which version they hold are dropped by a group, repla
   assert.deepEqual(await direct.hmget(plain, "read_cnt", "v"), ["1", "0"]);
   await direct.del(plain);
 });
+
+test("a group writing more articles than one script call can carry follows them all", async () => {
+  // 60,000 writes: one call would take 180,002 arguments, more than a spread call can pass.
+  const cache = new ReadCache(direct);
+  const first = 881_000;
+  const cached = [first, first + 30_000, first + 59_999].map(articleKey);
+  for (const k of cached) await direct.hset(k, { read_cnt: 1, like_cnt: 0, collect_cnt: 0, v: 3 });
+  const writes = Array.from({ length: 60_000 }, (_, i) => ({
+    key: articleKey(first + i),
+    version: 3,
+    delta: 2,
+  }));
+  try {
+    assert.deepEqual(await cache.applyWrites(writes), { incremented: 3, dropped: 0 });
+    for (const k of cached) assert.deepEqual(await direct.hmget(k, "read_cnt", "v"), ["3", "4"]);
+    assert.equal(await direct.exists(articleKey(first + 1)), 0, "a missing key stays missing");
+  } finally {
+    await direct.del(...cached);
+  }
+});
