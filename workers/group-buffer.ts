@@ -1,7 +1,8 @@
 // Collects items into groups and flushes each group once: when it holds maxItems items or
 // maxWeight weight (events), or maxWaitMs after its first item arrived, whichever comes first.
-// At most maxInFlight groups flush at once; while they do, the next group keeps filling (up to
-// its limits), so groups grow with the load instead of queueing up as many small flushes.
+// At most maxInFlight groups flush at once; while they do, the next group keeps filling, past
+// the limits that made it due, until a slot frees: groups grow with the load instead of queueing
+// up as many small flushes. (The read worker's items are bounded by BullMQ's concurrency.)
 // Every add() settles with its group's flush: it resolves with the flush's result when the flush
 // succeeded, rejects with the flush's error when the flush threw, or with its own error when the
 // flush reported one for that item alone. An item added under a key the buffer already holds
