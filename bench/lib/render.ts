@@ -89,6 +89,7 @@ export function blankRate(targetRate: number) {
     /** From the last acknowledged send until every message in the topic was counted. */
     drainSeconds: null as number | null,
     drainTimedOut: false,
+    /** Reads in MongoDB, read once the drain ended. */
     counted: 0,
     exact: null as { articles: number; off: number; examples: string[] } | null,
     /** While producing, percent of one core. */
@@ -469,7 +470,7 @@ function liveSection(report: LiveReport): string {
     `- Producer (in the benchmark process, kafkajs, acks=-1): open loop. Every ${s.tickMs} ms it hands kafkajs the events due by then (rate x elapsed time), round robin over the partitions, with up to ${s.maxInFlight} sends unacknowledged; an acknowledgement never delays the schedule. Each message's Kafka timestamp is its scheduled send time, so a late send adds to the latency rather than hiding it. "Fell behind": some event was handed to kafkajs more than ${s.behindThresholdMs} ms after its scheduled time. Achieved rate: acknowledged events over the time from the first send to the last acknowledgement.`,
     '- Latency: one observation per job, so the quantiles are of jobs, each timed from its oldest event (an upper bound for the events in it). The worker\'s histogram is scraped once every read was counted; a quantile is the bucket holding it by nearest rank on the cumulative counts ("<= 0.05 s" is the first bucket, "> 300 s" the overflow); mean = `_sum / _count`.',
     "- Lag: the ingestor's `interactive_consumer_lag` (committed offset to end; the ingestor commits a range only after its job was applied) summed over partitions, scraped every 2 s while producing and once when the producer stopped. Steady: below one second of production (the rate) at that last scrape; otherwise growing, with its least-squares slope over the second half of the producing period.",
-    `- Drain: from the last acknowledged send until the sum of \`read_cnt\` in the run's database equalled the messages in the topic (polled every 500 ms, at most ${int(s.drainTimeoutS)} s). Exact count: every article's \`read_cnt\` against the acknowledged sends.`,
+    `- Drain: from the last acknowledged send until the run's consumer group had committed every message in the topic (its committed offsets, asked of Kafka every 500 ms, at most ${int(s.drainTimeoutS)} s; the ingestor commits a range once its job was applied). Nothing polls the MongoDB being measured. Exact count: every article's \`read_cnt\`, read once the drain ended, against the acknowledged sends.`,
     `- CPU: utime + stime of each child process from \`/proc/<pid>/stat\` (all its threads; the pid is the node process itself), read at the start and end of the window, over the wall time: percent of one core${idle === null ? "" : ticks}. Nothing scrapes the processes during the idle window.`,
     "<!-- live:end -->",
   ].join("\n");

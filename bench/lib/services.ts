@@ -64,7 +64,7 @@ export async function messagesIn(admin: Admin, topic: string): Promise<number> {
   return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
 }
 
-/** The group's committed offsets on the topic, summed (the pipeline commits a range once applied). */
+/** The group's committed offsets on the topic, summed: the pipeline commits a range once applied. */
 export async function committed(admin: Admin, group: string, topic: string): Promise<number> {
   const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
   return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
@@ -105,13 +105,6 @@ export async function readCounts(db: Db): Promise<Map<string, number>> {
     out.set(id, (out.get(id) ?? 0) + Number(String(d.read_cnt)));
   }
   return out;
-}
-
-/** Sum of read_cnt over the database's collection, from one aggregate. */
-export async function totalReads(db: Db): Promise<number> {
-  const pipeline = [{ $group: { _id: null, n: { $sum: "$read_cnt" } } }];
-  const [sum] = await db.collection(COLLECTION).aggregate<{ n: unknown }>(pipeline).toArray();
-  return Number(String(sum?.n ?? 0));
 }
 
 export function sumOf(counts: ReadonlyMap<string, number>): number {
