@@ -1,168 +1,107 @@
+// The measurements' arithmetic: MongoDB operations counted, latency quantiles as buckets, the
+// worker's metrics, lag, CPU ticks, the exact-count check and the open loop's schedule.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Long } from "mongodb";
-import { pipelineMongoFigures } from "../../bench/peers/designs/pipeline.js";
-import {
-  compareCounts,
-  groupStats,
-  MongoCommandCounter,
-  parsePrometheus,
-  parsePrometheusSeries,
-  per1k,
-  serverCounters,
-  serverOpsBetween,
-} from "../../bench/peers/measure.js";
+import * as m from "../../bench/lib/measure.js";
+import { dueBy } from "../../bench/live/producer.js";
 
-test("the command counter counts data commands and their statements", () => {
-  const c = new MongoCommandCounter();
-  c.started({ commandName: "update", command: { update: "interactives", updates: [{}] } });
-  c.started({ commandName: "update", command: { update: "interactives", updates: [{}, {}, {}] } });
-  c.started({ commandName: "insert", command: { insert: "x", documents: [{}, {}] } });
-  c.started({ commandName: "find", command: { find: "x", filter: {} } });
-  c.succeeded({ commandName: "find", reply: { cursor: { firstBatch: [{}, {}, {}, {}], id: 0 } } });
-  c.started({ commandName: "getMore", command: { getMore: 1 } });
+test("MongoDB figures: data commands, and their statements plus the documents reads returned", () => {
+  const c = new m.MongoCommandCounter();
+  c.started({ commandName: "update", command: { updates: [{}, {}, {}] } });
+  c.started({ commandName: "insert", command: { documents: [{}, {}] } });
+  c.started({ commandName: "find", command: {} });
+  c.succeeded({ commandName: "find", reply: { cursor: { firstBatch: [{}, {}, {}, {}] } } });
+  c.started({ commandName: "getMore", command: {} });
   c.succeeded({ commandName: "getMore", reply: { cursor: { nextBatch: [{}] } } });
   c.started({ commandName: "createIndexes", command: {} });
-  c.started({ commandName: "hello", command: {} });
-  c.succeeded({ commandName: "update", reply: { n: 1 } });
-  assert.deepEqual(c.snapshot(), { roundTrips: 5, documentOps: 1 + 3 + 2 + 4 + 1 });
-  c.reset();
-  assert.deepEqual(c.snapshot(), { roundTrips: 0, documentOps: 0 });
+  assert.deepEqual([c.roundTrips, c.documentOps, m.per1k(c.documentOps, 7)], [4, 10, 1428.6]);
 });
 
-test("per 1,000 events, one decimal", () => {
-  assert.equal(per1k(1_000_000, 1_000_000), 1000);
-  assert.equal(per1k(212_345, 1_000_000), 212.3);
-  assert.equal(per1k(0, 5), 0);
-});
+const NAME = "interactive_end_to_end_latency_seconds";
+/** prom-client's text for the latency histogram with these cumulative counts. */
+function latency(cumulative: number[], sum: number, labels = 'process="worker"') {
+  const bounds = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "300", "+Inf"];
+  const last = cumulative[cumulative.length - 1] ?? 0;
+  const buckets = bounds.map((le, i) => `${NAME}_bucket{le="${le}",${labels}} ${cumulative[i] ?? last}`);
+  return [...buckets, `${NAME}_sum{${labels}} ${sum}`, `${NAME}_count{${labels}} ${last}`].join("\n");
+}
+const summary = (text: string) => m.latencySummary(m.parsePrometheus(text), NAME);
 
-const realStatus = (updates: number, docs: number, extra = 0) => ({
-  opcounters: { insert: 0, query: 2, update: Long.fromNumber(updates), delete: 0, getmore: 0, command: 100 },
-  metrics: {
-    commands: {
-      update: { failed: 0, total: Long.fromNumber(updates / 10) },
-      find: { failed: 0, total: 5 },
-      aggregate: { failed: 0, total: 20 + extra },
-      serverStatus: { failed: 0, total: 99 },
-    },
-    document: { inserted: 0, updated: docs, deleted: 0, returned: 7 + extra },
-  },
-});
-
-test("server counters: the delta between two replies", () => {
-  const before = serverCounters(realStatus(1000, 1000));
-  const after = serverCounters(realStatus(5000, 5000, 3));
-  assert.deepEqual(before, { commands: 100 + 5 + 20, documents: 1007, opcounters: 1002 });
-  const ops = serverOpsBetween(before, after);
-  assert.equal(ops.roundTrips, 403);
-  assert.equal(ops.documentOps, 4003);
-  assert.match(ops.note, /serverStatus/);
-  // Only opcounters (older servers): documents from them.
-  const onlyOps = serverOpsBetween({ opcounters: 10 }, { opcounters: 110 });
-  assert.equal(onlyOps.documentOps, 100);
-  assert.equal(onlyOps.roundTrips, null);
-  assert.match(onlyOps.note, /opcounters/);
-});
-
-test("mongo-java-server's serverStatus has no counters: nothing to compute from it", () => {
-  const status = { host: "h", version: "3.6.0", uptime: 12, connections: { current: 3 }, ok: 1 };
-  assert.deepEqual(serverCounters(status), {});
-  assert.deepEqual(serverCounters(undefined), {});
-  const ops = serverOpsBetween({}, {});
-  assert.equal(ops.roundTrips, null);
-  assert.equal(ops.documentOps, null);
-});
-
-const workerMetrics = `# HELP interactive_group_jobs Jobs per applied group
-# TYPE interactive_group_jobs histogram
-interactive_group_jobs_bucket{le="1",process="worker"} 2
-interactive_group_jobs_bucket{le="+Inf",process="worker"} 10
-interactive_group_jobs_sum{process="worker"} 34
-interactive_group_jobs_count{process="worker"} 10
-interactive_group_events_sum{process="worker"} 170000
-interactive_group_events_count{process="worker"} 10
-interactive_group_flush_seconds_sum{process="worker"} 15.5
-interactive_queue_jobs{queue="w",state="failed",process="worker"} 1
-interactive_queue_jobs{queue="d",state="waiting",process="worker"} 2
-interactive_queue_jobs{queue="w",state="completed",process="worker"} 100
-odd_metric{msg="a \\"quoted\\" value, with } inside"} 4
-not a metric line
-`;
-
-test("Prometheus text: samples with labels; sums per name", () => {
-  const series = parsePrometheusSeries(workerMetrics);
+test("quantiles by nearest rank: the bucket whose cumulative count first reaches ceil(q x n)", () => {
+  const s = summary(latency([10, 40, 70, 90, 99, 100], 42.5));
+  // Rank 99 exactly: 0.99 x 100 must not round up to 100.
+  assert.deepEqual([s?.p50, s?.p99, s?.max], ["in (0.1, 0.25] s", "in (0.5, 1] s", "in (1, 2.5] s"]);
   assert.deepEqual(
-    series.find((s) => s.name === "interactive_group_jobs_bucket"),
-    { name: "interactive_group_jobs_bucket", labels: { le: "1", process: "worker" }, value: 2 },
+    [s?.jobs, s?.meanSeconds, s?.p99UpperSeconds, s?.buckets[11]],
+    [100, 0.425, 1, ["+Inf", 100]],
   );
-  assert.deepEqual(series.find((s) => s.name === "odd_metric")?.labels, {
-    msg: 'a "quoted" value, with } inside',
-  });
-  const sums = parsePrometheus(workerMetrics);
-  assert.equal(sums.get("interactive_queue_jobs"), 103);
-  assert.equal(sums.get("interactive_group_jobs_sum"), 34);
-  assert.equal(sums.has("not"), false);
+  assert.equal(summary(latency([7], 0.07))?.max, "<= 0.05 s");
+  const slow = summary(latency([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 98, 100], 10_000));
+  assert.deepEqual([slow?.p50, slow?.p99, slow?.p99UpperSeconds], ["in (60, 300] s", "> 300 s", null]);
+  assert.deepEqual([summary(latency([0], 0))?.p99, summary("other 1")], ["n/a", undefined]);
+  // Label sets summed, whatever the order; without a _count, the +Inf bucket counts.
+  const two = [latency([1, 2, 3, 4, 5, 6], 3, 'i="a"'), latency([0, 0, 0, 0, 0, 2], 4, 'i="b"')].join("\n");
+  const s2 = summary(two.split("\n").reverse().join("\n"));
+  assert.deepEqual([s2?.jobs, s2?.meanSeconds, s2?.max], [8, 7 / 8, "in (1, 2.5] s"]);
+  const noCount = summary(`${NAME}_bucket{le="0.1"} 3\n${NAME}_bucket{le="+Inf"} 5\n`);
+  assert.deepEqual([noCount?.jobs, noCount?.p99], [5, "> 0.1 s"]);
 });
 
-test("group stats from the worker's histograms", () => {
-  assert.deepEqual(groupStats(parsePrometheus(workerMetrics)), {
+test("the worker's metrics: labels unescaped, sums, group means, failed jobs and dead letters", () => {
+  const text = `odd{msg="a \\"quoted\\" } inside"} 4
+not a metric line
+interactive_group_jobs_count 10
+interactive_group_jobs_sum 34
+interactive_group_events_sum 170000
+interactive_group_flush_seconds_sum 15.5
+interactive_queue_jobs{queue="w",state="failed"} 1
+interactive_queue_jobs{queue="d",state="waiting"} 2
+interactive_queue_jobs{queue="w",state="completed"} 100`;
+  const samples = m.parsePrometheus(text);
+  assert.equal(samples[0]?.labels.msg, 'a "quoted" } inside');
+  assert.deepEqual(
+    [m.sumMetric(samples, "interactive_queue_jobs"), m.sumMetric(samples, "not")],
+    [103, undefined],
+  );
+  assert.deepEqual(m.groupStats(samples), {
     groups: 10,
     jobsPerGroup: 3.4,
     eventsPerGroup: 17_000,
     flushSecondsMean: 1.55,
   });
-  assert.equal(groupStats(new Map()), undefined);
-  const withArticles = parsePrometheus(`${workerMetrics}interactive_group_articles_sum 42000\n`);
-  assert.equal(groupStats(withArticles)?.articlesSum, 42_000);
+  assert.equal(m.failedJobs(samples, "d"), 3);
 });
 
-test("pipeline figures: server counters, else writes from distinct articles per group, else n/a", () => {
-  const fromServer = pipelineMongoFigures(
-    serverCounters(realStatus(1000, 1000)),
-    serverCounters(realStatus(5000, 5000, 3)),
-    200_000,
-    workerMetrics,
-  );
-  assert.equal(fromServer.docOpsPer1k, 20);
-  assert.equal(fromServer.roundTripsPer1k, 2);
+test("lag: steady below one second of production at the end; slope over the second half", () => {
+  assert.deepEqual(m.lagVerdict(1999, 2000), { steady: true, text: "steady" });
+  assert.equal(m.lagVerdict(123_456, 10_000).text, "growing (123,456 messages behind at the end)");
+  assert.equal(m.lagVerdict(undefined, 2000).steady, null);
+  const growing = [0, 2, 30, 32, 60, 62].map((t) => ({ t, lag: t < 30 ? 0 : 100 + 2500 * t }));
+  assert.deepEqual([m.lagSlope(growing, 60), m.lagSlope([{ t: 40, lag: 5 }], 60)], [2500, undefined]);
+});
 
-  const writes = pipelineMongoFigures(
-    {},
-    {},
-    170_000,
-    `${workerMetrics}interactive_group_articles_sum 42500\n`,
-  );
-  assert.equal(writes.docOpsPer1k, 250);
-  assert.equal(writes.roundTripsPer1k, null);
-  assert.match(writes.note ?? "", /writes only/);
-
-  const none = pipelineMongoFigures({}, {}, 170_000, workerMetrics);
-  assert.equal(none.docOpsPer1k, null);
-  assert.equal(none.roundTripsPer1k, null);
-  assert.match(none.note ?? "", /^n\/a: .*no operation counters.*distinct articles per group/);
-  assert.match(none.note ?? "", /10 groups; per group on average 3.4 jobs, 17,000 events, 1.55 s/);
+test("CPU: utime + stime (fields 14 and 15), whatever the command name holds", () => {
+  const fields = Array.from({ length: 50 }, (_, i) => ({ 14: 250, 15: 30 })[i + 3] ?? 7);
+  assert.equal(m.parseCpuTicks(`4242 (node (tsx) ) x) ${fields.join(" ")}\n`), 280);
+  assert.equal(m.parseCpuTicks("30049 (cat) R 30045 30045 29440 0 -1 4194304 101 0 0 0 12 3 0 0 20 0 1"), 15);
+  assert.throws(() => m.parseCpuTicks("12 (node) S 1 2 3"), /not a \/proc/);
 });
 
 test("the exact-count check compares every article, absent as 0", () => {
-  const expected = new Map([
-    ["1", 5],
-    ["2", 3],
-    ["3", 1],
-  ]);
-  assert.deepEqual(compareCounts(expected, new Map(expected)), { articles: 3, off: 0, examples: [] });
-  const check = compareCounts(
-    expected,
-    new Map([
-      ["1", 5],
-      ["2", 4],
-      ["9", 1],
-    ]),
-  );
-  assert.equal(check.articles, 4);
-  assert.equal(check.off, 3);
+  const counts = (o: Record<string, number>) => new Map(Object.entries(o));
+  const check = m.compareCounts(counts({ 1: 5, 2: 3, 3: 1 }), counts({ 1: 5, 2: 4, 9: 1 }));
+  assert.deepEqual([check.articles, check.off], [4, 3]);
   assert.deepEqual(check.examples.sort(), [
     "2: expected 3, got 4",
     "3: expected 1, got 0",
     "9: expected 0, got 1",
   ]);
+});
+
+test("the open loop: event i is due at i x 1000 / rate ms, whatever the float rounding", () => {
+  const due = [dueBy(-1, 2000, 9), dueBy(0, 2000, 9), dueBy(10, 2000, 99), dueBy(1e9, 2000, 9)];
+  assert.deepEqual(due, [0, 1, 21, 9]);
+  for (const rate of [3, 997, 2000, 3333, 123_457]) {
+    for (const i of [1, 99, 33_333, 599_999]) assert.equal(dueBy((i * 1000) / rate, rate, 1e12), i + 1);
+  }
 });

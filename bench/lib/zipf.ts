@@ -1,8 +1,8 @@
-// The backlog's article ids: a seeded Zipf(s) over 1..articles (rank k has weight 1/k^s, so
-// article 1 is the hottest), drawn by binary search in a precomputed CDF; s = 0 is an even
-// round robin. Everything here is pure and deterministic for a given seed.
+// The benchmarks' article ids: a seeded Zipf(s) over 1..articles (rank k weighs 1/k^s, so
+// article 1 is the hottest), drawn by binary search in the CDF; s = 0 is an even round robin.
+// Pure, and deterministic for a given seed.
 
-/** mulberry32: a small seeded PRNG with uniform doubles in [0, 1). */
+/** mulberry32: a small seeded PRNG of uniform doubles in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -28,24 +28,23 @@ export function zipfCdf(n: number, s: number): Float64Array {
   return cdf;
 }
 
-/** The smallest index k with u < cdf[k] (u in [0, 1)). */
-export function searchCdf(cdf: Float64Array, u: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (u < (cdf[mid] ?? 1)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/** Returns the article id (1..articles) of event i; call it for i = 0, 1, 2, ... in order. */
+/** The article id (1..articles) of event i; call it for i = 0, 1, 2, ... in order. */
 export function articleSampler(articles: number, skew: number, seed: number): (i: number) => number {
   if (skew === 0) return (i) => 1 + (i % articles);
   const cdf = zipfCdf(articles, skew);
   const random = mulberry32(seed);
-  return () => 1 + searchCdf(cdf, random());
+  return () => {
+    // The smallest rank k with u < cdf[k].
+    const u = random();
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (u < (cdf[mid] ?? 1)) hi = mid;
+      else lo = mid + 1;
+    }
+    return 1 + lo;
+  };
 }
 
 export interface BacklogPlan {
@@ -53,10 +52,10 @@ export interface BacklogPlan {
   aids: Uint32Array;
   /** Exact reads per article id (decimal string). */
   expected: Map<string, number>;
-  /** The article ids with the most reads, hottest first (ties: lower id first). */
-  hottest(n: number): string[];
   /** Sum of all article ids modulo 2^32: what a reader of every event must arrive at. */
   aidChecksum: number;
+  /** The article ids with the most reads, hottest first (ties: lower id first). */
+  hottest(n: number): string[];
 }
 
 export function planBacklog(count: number, articles: number, skew: number, seed: number): BacklogPlan {
@@ -70,12 +69,11 @@ export function planBacklog(count: number, articles: number, skew: number, seed:
     perArticle.set(aid, (perArticle.get(aid) ?? 0) + 1);
     aidChecksum = (aidChecksum + aid) >>> 0;
   }
-  const expected = new Map<string, number>();
-  for (const [aid, n] of perArticle) expected.set(String(aid), n);
+  const expected = new Map([...perArticle].map(([aid, n]): [string, number] => [String(aid), n]));
   const hottest = (n: number) =>
     [...perArticle]
       .sort((a, b) => b[1] - a[1] || a[0] - b[0])
       .slice(0, n)
       .map(([aid]) => String(aid));
-  return { aids, expected, hottest, aidChecksum };
+  return { aids, expected, aidChecksum, hottest };
 }
