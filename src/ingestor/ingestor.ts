@@ -6,8 +6,8 @@ import type { Config } from "../config.js";
 import { startProbeServer } from "../http/probe-server.js";
 import { kafkaClient } from "../kafka/client.js";
 import { consumerLag } from "../kafka/consumer-lag.js";
-import { useIdleFetchWait } from "../kafka/idle-fetch-wait.js";
-import { useOutOfRangeHandler } from "../kafka/offset-out-of-range.js";
+import { patchIdleFetchWait } from "../kafka/idle-fetch-wait.js";
+import { patchOutOfRangeHandler } from "../kafka/offset-out-of-range.js";
 import type { Logger } from "../logger.js";
 import { createRegistry, ingestorGauges, ingestorMetrics, queueGauges } from "../metrics/metrics.js";
 import { BullJobSink } from "../queue/job-sink.js";
@@ -89,7 +89,7 @@ export async function startIngestor(
     },
   });
   // Fetches wait KAFKA_IDLE_WAIT_MS while no paused partition of this forwarder is expected back.
-  const withdrawIdleWait = useIdleFetchWait(config.KAFKA_IDLE_WAIT_MS, (topic, partition) =>
+  const withdrawIdleWait = patchIdleFetchWait(config.KAFKA_IDLE_WAIT_MS, (topic, partition) =>
     forwarder.resumeExpected(topic, partition),
   );
   ingestorGauges(registry, {
@@ -100,7 +100,7 @@ export async function startIngestor(
   // This consumer's member id in the group (from its last join): out-of-range answers to its own
   // fetches are its forwarder's.
   let memberId: string | undefined;
-  const withdrawOutOfRange = useOutOfRangeHandler(
+  const withdrawOutOfRange = patchOutOfRangeHandler(
     (member, topic, partition) =>
       member.groupId === config.KAFKA_GROUP_ID &&
       member.memberId === memberId &&

@@ -5,7 +5,7 @@
 // consumer with a short wait asks the broker again and again for nothing (40 times a second at
 // the ingestor's 25 ms), a large part of an idle ingestor's CPU.
 //
-// useIdleFetchWait(ms, resumeExpected) lets a consumer wait longer while no partition is about to
+// patchIdleFetchWait(ms, resumeExpected) lets a consumer wait longer while no partition is about to
 // be resumed: when none of its paused partitions is one that resumeExpected names (an open job,
 // a partition being positioned), every partition that can take messages soon is in the fetch, and
 // the broker answers as soon as any of them has one (minBytes 1, kafkajs's default), so the longer
@@ -69,7 +69,7 @@ function expected(topic: string, partition: number): boolean {
  * partitions is expected back soon (by `resumeExpected`, if given). Returns the function that
  * withdraws `resumeExpected` (when its forwarder stops).
  */
-export function useIdleFetchWait(ms: number, resumeExpected?: ResumeExpected): () => void {
+export function patchIdleFetchWait(ms: number, resumeExpected?: ResumeExpected): () => void {
   const first = idleWaitMs === undefined;
   idleWaitMs = ms;
   if (resumeExpected !== undefined) expectations.add(resumeExpected);

@@ -3,7 +3,7 @@
 // last applied message, which are what tells messages lost to retention, a truncated log (an
 // unclean leader election) and a replaced log apart (see ingestor/plan-position.ts); read from
 // the log's start afterwards, new messages at offsets the marks cover would be taken for
-// replays. useOutOfRangeHandler gives the partition to a handler instead (the forwarder that
+// replays. patchOutOfRangeHandler gives the partition to a handler instead (the forwarder that
 // owns it pauses it and positions it again from the committed position), and leaves kafkajs's
 // own answer to partitions no handler takes. Like idle-fetch-wait.ts, it replaces a method of
 // kafkajs's ConsumerGroup class (see kafkajs-internals.ts), for every consumer of the process.
@@ -32,7 +32,7 @@ const handlers = new Set<OutOfRangeHandler>();
 let installed = false;
 
 /** Adds a handler; returns the function that withdraws it (when its forwarder stops). */
-export function useOutOfRangeHandler(handler: OutOfRangeHandler): () => void {
+export function patchOutOfRangeHandler(handler: OutOfRangeHandler): () => void {
   handlers.add(handler);
   if (!installed) {
     installed = true;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, Producer } from "kafkajs";
-import { useIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
+import { patchIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
 import { testConfig } from "../support/env.js";
 import { createTopic, kafkaFor, producerFor, until } from "../support/pipeline.js";
 
@@ -20,7 +20,7 @@ const fetches: number[] = [];
 const delays: number[] = [];
 
 before(async () => {
-  useIdleFetchWait(IDLE_MS);
+  patchIdleFetchWait(IDLE_MS);
   await createTopic(config, 2);
   producer = producerFor(config);
   await producer.connect();

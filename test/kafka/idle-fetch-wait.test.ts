@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ConsumerGroupState, fetchWait, useIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
+import { type ConsumerGroupState, fetchWait, patchIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
 
 const group = (paused: number[], minBytes = 1) => ({
@@ -54,7 +54,7 @@ const ConsumerGroup = kafkajsInternal<{ prototype: StubGroup }>("consumer/consum
 const SubscriptionState = kafkajsInternal<new () => unknown>("consumer/subscriptionState.js");
 const SeekOffsets = kafkajsInternal<new () => unknown>("consumer/seekOffsets.js");
 const backSoon = new Set<number>();
-useIdleFetchWait(1000, (_topic, partition) => backSoon.has(partition));
+patchIdleFetchWait(1000, (_topic, partition) => backSoon.has(partition));
 
 function stubGroup(sent: Sent[]): StubGroup {
   const g = Object.create(ConsumerGroup.prototype) as StubGroup;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
-import { useOutOfRangeHandler } from "../../src/kafka/offset-out-of-range.js";
+import { patchOutOfRangeHandler } from "../../src/kafka/offset-out-of-range.js";
 
 interface Recover {
   recoverFromOffsetOutOfRange(e: { topic: string; partition: number }): Promise<void>;
@@ -12,7 +12,7 @@ interface Recover {
 
 test("the owner of the partition takes it; kafkajs commits its default offset only for the others", async () => {
   const taken: string[] = [];
-  const withdraw = useOutOfRangeHandler(({ groupId, memberId }, topic, partition) => {
+  const withdraw = patchOutOfRangeHandler(({ groupId, memberId }, topic, partition) => {
     if (partition !== 1 || memberId !== "m1") return false;
     taken.push(`${groupId}/${topic}/${partition}`);
     return true;
