@@ -5,8 +5,7 @@
 // events, naming its dead letters' offsets, whose id names the range's first message. The
 // partition is then paused, and a JobWatch waits for the job to complete, commits the offset
 // after the job's range, and hands the partition back to the Positioner, which fetches on from
-// the job's last message. A redelivered range finds its job by
-// id instead of adding a twin.
+// the job's last message. A redelivered range finds its job by id instead of adding a twin.
 //
 // The rule everything here keeps: a partition is resumed only once its job is known to be
 // completed and committed. Jobs of a partition are therefore applied in offset order, which is
@@ -153,6 +152,7 @@ export class Forwarder {
       await wait(this.timing.retryMaxMs / 5);
     }
   }
+
   /**
    * After a rebalance: forget the partitions no longer ours (without committing: the new owner
    * finds the job by its id), and position every assigned partition without an open job before

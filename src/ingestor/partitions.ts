@@ -1,10 +1,11 @@
-// Every partition assigned to an ingestor and what it is doing: one entry per partition, in one
-// map, whose phase says what happens to the partition's next batch.
+// Every partition an ingestor reads and what it is doing: one entry per partition, in one map,
+// whose phase says what happens to the partition's next batch. Entries are the partitions of the
+// current assignment (and one kafkajs handed over a batch of before the assignment named it).
 //
 //   unpositioned --position--> positioning --> reading --batch--> job-open --committed--> reading
-//                                   |             |                                 (or held back
-//                                   v             v                                  in its watch)
-//                                  held <---------+ (the log is not the one the position came from)
+//                                   |             |                              (or held back in
+//                                   v             v                                  its watch)
+//                               log-replaced <----+ (the log is not the one the position came from)
 //
 // A new assignment puts every partition without an open job back to unpositioned; a partition
 // that is no longer ours leaves the map (its open job's watch is cancelled, never committed).
@@ -24,19 +25,19 @@ interface ResumeCheck {
 }
 
 /**
- * - unpositioned: assigned, its position not read yet; paused.
+ * - unpositioned: its position not read yet; paused.
  * - positioning: its position is being read; `error` while Kafka's answers fail (shown as held
  *   back, cause positioning).
  * - reading: fetched; `check` until its first batch has been checked against it.
  * - job-open: a job of its range is open; paused until the watch has committed it.
- * - held: its log is not the one its position came from (cause log-replaced); paused.
+ * - log-replaced: held back, its log not the one its position came from; paused, checked again.
  */
 export type Phase =
   | { kind: "unpositioned" }
   | { kind: "positioning"; error?: string }
   | { kind: "reading"; check?: ResumeCheck }
   | { kind: "job-open"; watch: JobWatch }
-  | { kind: "held"; reason: string };
+  | { kind: "log-replaced"; reason: string };
 
 export interface PartitionEntry {
   readonly topic: string;
@@ -97,7 +98,7 @@ export class Partitions {
       switch (phase.kind) {
         case "job-open":
           return [phase.watch.status()];
-        case "held":
+        case "log-replaced":
           return [{ partition, state: "held-back", cause: "log-replaced", reason: phase.reason }];
         case "positioning":
           return phase.error === undefined

@@ -229,7 +229,7 @@ export class Positioner {
   private block(entry: PartitionEntry, reason: string): void {
     const { ctx } = this;
     const { topic, partition } = entry;
-    const held: Phase = { kind: "held", reason };
+    const held: Phase = { kind: "log-replaced", reason };
     entry.phase = held;
     bestEffort(ctx.log, () => ctx.consumer.pause([{ topic, partitions: [partition] }]));
     ctx.log.error({ partition, cause: "log-replaced", reason }, "partition held back");

@@ -22,8 +22,9 @@ export const DEFAULT_TIMING: ForwarderTiming = {
 };
 
 /**
- * Sleeps `ms` on the global setTimeout, which node:test's mock timers replace: the forwarder's
- * tests run its waits on fake time (Node 20's mock timers do not reach node:timers/promises).
+ * Sleeps `ms` on the global setTimeout, which node:test's mock timers replace, so the forwarder's
+ * tests run its waits on fake time. (A setTimeout imported from node:timers/promises into an ES
+ * module is bound at load and stays real under Node 20's mock timers.)
  */
 export function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

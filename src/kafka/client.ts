@@ -1,9 +1,9 @@
 // The one way this project makes a kafkajs client: with kafkajs's 1 ms timer loop fixed first
 // (request-queue-fix.ts), so no connection of the process re-arms a timer every millisecond.
 import { Kafka, type KafkaConfig } from "kafkajs";
-import { fixRequestQueueIdleLoop } from "./request-queue-fix.js";
+import { patchRequestQueueIdleLoop } from "./request-queue-fix.js";
 
 export function kafkaClient(options: KafkaConfig): Kafka {
-  fixRequestQueueIdleLoop();
+  patchRequestQueueIdleLoop();
   return new Kafka(options);
 }

@@ -5,7 +5,7 @@
 // thousand times a second for nothing (kafkajs issues #1556, #1604 and #1704; the fix proposed in
 // pull request #1667 was never released). An idle ingestor spent most of its CPU there.
 //
-// fixRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
+// patchRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
 // loop: a pending request is checked again when the broker's throttle ends, or after 10 ms when
 // it is not throttled (as kafkajs does), and with nothing pending no timer is armed. Nothing is
 // lost by that: a request becomes pending only through push(), which calls this method with the
@@ -35,7 +35,7 @@ interface RequestQueueClass {
 let fixed = false;
 
 /** Replaces kafkajs's RequestQueue.scheduleCheckPendingRequests (see the header). Idempotent. */
-export function fixRequestQueueIdleLoop(): void {
+export function patchRequestQueueIdleLoop(): void {
   if (fixed) return;
   const RequestQueue = kafkajsInternal<RequestQueueClass>("network/requestQueue/index.js");
   RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(

@@ -18,8 +18,9 @@ export interface ReadJobData {
   /** Article id (decimal int64) -> ascending offset deltas (offset - firstOffset) of its events. */
   articles: Record<string, number[]>;
   /**
-   * Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency. Jobs
-   * made before this name existed call it `firstTimestamp`; validateReadJobData reads either.
+   * Earliest Kafka message timestamp of the valid events (Unix ms), for end-to-end latency.
+   * validateReadJobData also takes it as `firstTimestamp`, the name older ingestors write, so
+   * their queued jobs still apply.
    */
   earliestEventTimestamp: number;
   /**
@@ -178,7 +179,7 @@ export function validateReadJobData(data: unknown): ReadJobData {
     throw new UnrecoverableError(`malformed read job data: ${why}`);
   };
   if (typeof data !== "object" || data === null) return fail("not an object");
-  // Jobs of earlier releases, still in Redis, name the earliest event's time firstTimestamp.
+  // Older ingestors name the earliest event's time firstTimestamp.
   const { firstTimestamp: earlierName, ...d } = data as Record<string, unknown>;
   if (d.earliestEventTimestamp === undefined) d.earliestEventTimestamp = earlierName;
   if (typeof d.topic !== "string" || d.topic === "") fail("topic");

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
-import { fixRequestQueueIdleLoop, type RequestQueueState } from "../../src/kafka/request-queue-fix.js";
+import { patchRequestQueueIdleLoop, type RequestQueueState } from "../../src/kafka/request-queue-fix.js";
 
 interface Queue extends RequestQueueState {
   push(request: { entry: Entry; expectResponse: boolean; sendRequest(): void }): void;
@@ -21,7 +21,7 @@ type QueueClass = new (options: Record<string, unknown>) => Queue;
 
 const RequestQueue = kafkajsInternal<QueueClass>("network/requestQueue/index.js");
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-fixRequestQueueIdleLoop();
+patchRequestQueueIdleLoop();
 
 function queue(maxInFlightRequests: number | null = null): Queue {
   return new RequestQueue({
