@@ -1,9 +1,9 @@
-// The one way this project makes a kafkajs client: with kafkajs's 1 ms timer loop fixed first
-// (request-queue-fix.ts), so no connection of the process re-arms a timer every millisecond.
+// The one way this project makes a kafkajs client: with kafkajs's request-queue timers fixed first
+// (request-queue-fix.ts), so no connection of the process wakes the event loop for nothing.
 import { Kafka, type KafkaConfig } from "kafkajs";
-import { patchRequestQueueIdleLoop } from "./request-queue-fix.js";
+import { patchRequestQueueTimers } from "./request-queue-fix.js";
 
 export function kafkaClient(options: KafkaConfig): Kafka {
-  patchRequestQueueIdleLoop();
+  patchRequestQueueTimers();
   return new Kafka(options);
 }

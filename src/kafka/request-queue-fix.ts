@@ -5,18 +5,27 @@
 // thousand times a second for nothing (kafkajs issues #1556, #1604 and #1704; the fix proposed in
 // pull request #1667 was never released). An idle ingestor spent most of its CPU there.
 //
-// patchRequestQueueIdleLoop() replaces that one method with one that keeps its contract without the
-// loop: a pending request is checked again when the broker's throttle ends, or after 10 ms when
-// it is not throttled (as kafkajs does), and with nothing pending no timer is armed. Nothing is
-// lost by that: a request becomes pending only through push(), which calls this method with the
-// request already queued, and a fulfilled or timed-out request checks the queue itself.
+// It also checks every connection's requests for a timeout every 100 ms (min(requestTimeout,
+// 100), scheduleRequestTimeoutCheck), so an idle process with three connections wakes 30 times a
+// second for requests that time out after 30 s.
 //
-// The method is replaced on kafkajs's own class (see kafkajs-internals.ts), so every client of the
-// process gets it.
+// patchRequestQueueTimers() replaces both methods:
+// - scheduleCheckPendingRequests keeps its contract without the loop: a pending request is
+//   checked again when the broker's throttle ends, or after 10 ms when it is not throttled (as
+//   kafkajs does), and with nothing pending no timer is armed. Nothing is lost by that: a request
+//   becomes pending only through push(), which calls this method with the request already
+//   queued, and a fulfilled or timed-out request checks the queue itself.
+// - scheduleRequestTimeoutCheck does what kafkajs's does, every REQUEST_TIMEOUT_CHECK_MS (or
+//   requestTimeout, if shorter): a request times out at most that much after its requestTimeout.
+//
+// The methods are replaced on kafkajs's own class (see kafkajs-internals.ts), so every client of
+// the process gets them.
 import { kafkajsInternal } from "./kafkajs-internals.js";
 
 /** kafkajs's own retry interval for a queue throttled by the broker, in ms. */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+/** How often each connection's requests are checked for a timeout (kafkajs: 100 ms). */
+export const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
 /** The fields of kafkajs's RequestQueue that the method reads and writes. */
 export interface RequestQueueState {
@@ -26,6 +35,13 @@ export interface RequestQueueState {
   throttleCheckTimeoutId: NodeJS.Timeout | null;
   checkPendingRequests(): void;
   scheduleCheckPendingRequests(): void;
+  enforceRequestTimeout: boolean;
+  requestTimeout: number;
+  inflight: Map<number, { sentAt: number; requestTimeout: number; timeoutRequest(): void }>;
+  requestTimeoutIntervalId?: NodeJS.Timeout;
+  isConnected(): boolean;
+  destroy(): void;
+  scheduleRequestTimeoutCheck(): void;
 }
 
 interface RequestQueueClass {
@@ -34,8 +50,8 @@ interface RequestQueueClass {
 
 let fixed = false;
 
-/** Replaces kafkajs's RequestQueue.scheduleCheckPendingRequests (see the header). Idempotent. */
-export function patchRequestQueueIdleLoop(): void {
+/** Replaces two timer methods of kafkajs's RequestQueue (see the header). Idempotent. */
+export function patchRequestQueueTimers(): void {
   if (fixed) return;
   const RequestQueue = kafkajsInternal<RequestQueueClass>("network/requestQueue/index.js");
   RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(
@@ -49,6 +65,21 @@ export function patchRequestQueueIdleLoop(): void {
         this.checkPendingRequests();
       },
       untilUnthrottled > 0 ? untilUnthrottled : CHECK_PENDING_REQUESTS_INTERVAL_MS,
+    );
+  };
+  RequestQueue.prototype.scheduleRequestTimeoutCheck = function scheduleRequestTimeoutCheck(
+    this: RequestQueueState,
+  ): void {
+    if (!this.enforceRequestTimeout) return;
+    this.destroy();
+    this.requestTimeoutIntervalId = setInterval(
+      () => {
+        const now = Date.now();
+        for (const request of this.inflight.values())
+          if (now - request.sentAt > request.requestTimeout) request.timeoutRequest();
+        if (!this.isConnected()) this.destroy();
+      },
+      Math.min(this.requestTimeout, REQUEST_TIMEOUT_CHECK_MS),
     );
   };
   fixed = true;

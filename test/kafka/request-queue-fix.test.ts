@@ -1,10 +1,15 @@
-// kafkajs's request queue with the idle-loop fix: no timer while nothing is pending, and a
-// pending request (throttled, or over the in-flight limit) is still sent.
+// kafkajs's request queue with its timers fixed: no timer while nothing is pending, a pending
+// request (throttled, or over the in-flight limit) is still sent, and requests are checked for a
+// timeout every REQUEST_TIMEOUT_CHECK_MS.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
-import { patchRequestQueueIdleLoop, type RequestQueueState } from "../../src/kafka/request-queue-fix.js";
+import {
+  patchRequestQueueTimers,
+  REQUEST_TIMEOUT_CHECK_MS,
+  type RequestQueueState,
+} from "../../src/kafka/request-queue-fix.js";
 
 interface Queue extends RequestQueueState {
   push(request: { entry: Entry; expectResponse: boolean; sendRequest(): void }): void;
@@ -21,7 +26,7 @@ type QueueClass = new (options: Record<string, unknown>) => Queue;
 
 const RequestQueue = kafkajsInternal<QueueClass>("network/requestQueue/index.js");
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-patchRequestQueueIdleLoop();
+patchRequestQueueTimers();
 
 function queue(maxInFlightRequests: number | null = null): Queue {
   return new RequestQueue({
@@ -86,4 +91,33 @@ test("a request over the in-flight limit is sent when the one before it is answe
   // The check armed while the second was pending runs once and arms no other.
   await sleep(30);
   assert.equal(q.throttleCheckTimeoutId, null);
+});
+
+test("a request is timed out by a check every REQUEST_TIMEOUT_CHECK_MS (kafkajs checked every 100 ms)", (t) => {
+  mock.timers.enable({ apis: ["setInterval", "Date"] });
+  t.after(() => mock.timers.reset());
+  const q = new RequestQueue({
+    maxInFlightRequests: null,
+    requestTimeout: 30_000,
+    enforceRequestTimeout: true,
+    clientId: "test",
+    broker: "localhost:9092",
+    logger: quiet,
+  });
+  let rejected: unknown;
+  q.scheduleRequestTimeoutCheck();
+  q.push({
+    entry: { correlationId: 1, resolve() {}, reject: (err: unknown) => (rejected = err) },
+    expectResponse: true,
+    sendRequest() {},
+  });
+  // In steps of 100 ms: kafkajs's own check would time the request out at 30,100 ms.
+  const advanceTo = (ms: number) => {
+    while (Date.now() < ms) mock.timers.tick(100);
+  };
+  advanceTo(30_000 + REQUEST_TIMEOUT_CHECK_MS - 100);
+  assert.equal(rejected, undefined, "not yet checked past its timeout");
+  advanceTo(30_000 + REQUEST_TIMEOUT_CHECK_MS);
+  assert.match(String(rejected), /timed out/i);
+  q.destroy();
 });
