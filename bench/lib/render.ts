@@ -5,7 +5,7 @@
 // each figure was measured; a paragraph is one line, as in the document.
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../test/support/chromium.js";
 import type { ProducerFigures } from "../live/producer.js";
 import type { LagSample, LatencySummary, lagVerdict } from "./measure.js";
 import type { runInfo } from "./services.js";
@@ -317,19 +317,7 @@ export function chartSvg(report: PeersReport): string {
 
 /** Screenshots the SVG in chromium (CHROMIUM_PATH or Debian's /usr/bin/chromium) into a PNG. */
 async function writePng(svg: string, path: string): Promise<void> {
-  const args = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ];
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args,
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1140, height: 800 } });
     await page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${svg}</body></html>`);

@@ -9,18 +9,18 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { Long } from "mongodb";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { type Dashboard, startDashboard } from "../../src/dashboard/dashboard.js";
 import { createLogger } from "../../src/logger.js";
 import type { ReadJobData } from "../../src/queue/read-job.js";
 import { COLLECTION } from "../../src/store/interactives.js";
 import { encodeReadEvent } from "../../src/tools/read-event-producer.js";
 import { articleKey } from "../support/cache.js";
+import { launchChromium } from "../support/chromium.js";
 import { testConfig } from "../support/env.js";
 import { startPipeline } from "../support/in-process.js";
 import { createTopic, Fixture, producerFor, ROOT, sendRaw, until } from "../support/pipeline.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = `${ROOT}test-artifacts`;
 const config = testConfig({
   JOB_ATTEMPTS: "2",
@@ -111,18 +111,7 @@ test("a failed job retried through Bull Board in a browser is applied once and i
     .collection(COLLECTION)
     .updateOne({ _id: "article:777" as never }, { $set: { read_cnt: Long.fromNumber(100) } });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // The status page: partition 0 held back by its failed job, with the reason, what to do, the
   // ingestor that owns it, and a link to the job in Bull Board.
