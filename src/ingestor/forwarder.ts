@@ -27,7 +27,7 @@ import {
   type ConsumerControl,
   type ReadPosition,
 } from "./consumer-control.js";
-import { JobWatch, submitJob } from "./job-watch.js";
+import { JobWatch, submitJob, type WatchContext } from "./job-watch.js";
 import { HOLD_CAUSES, type HoldCause, type PartitionStatus } from "./partition-status.js";
 import { Partitions } from "./partitions.js";
 import type { SkipCause } from "./plan-position.js";
@@ -54,6 +54,7 @@ export class Forwarder {
   private generation = 0;
   private stopping = false;
   private readonly timing: ForwarderTiming;
+  private readonly watchContext: WatchContext;
 
   constructor(
     private readonly config: ForwarderConfig,
@@ -75,6 +76,22 @@ export class Forwarder {
       generation: () => this.generation,
       stopping: () => this.stopping,
     });
+    // What a job's watch needs: it commits, then hands the partition back to be read on.
+    this.watchContext = {
+      sink: this.sink,
+      timing: this.timing,
+      log: this.log,
+      consumer: this.consumer,
+      committed: (topic, partition, offset) => this.events?.committed(topic, partition, offset),
+      readOn: (watch) => {
+        const { topic, partition, lastOffset, lastTimestamp } = watch.data;
+        const entry = this.partitions.get(topic, partition);
+        if (entry === undefined || entry.phase.kind !== "job-open" || entry.phase.watch !== watch) return;
+        this.positioner.readOnAfter(entry, BigInt(lastOffset), lastTimestamp?.toString());
+        if (!this.stopping)
+          bestEffort(this.log, () => this.consumer.resume([{ topic, partitions: [partition] }]));
+      },
+    };
   }
 
   /** What the status page shows of this ingestor (see status/process-reports.ts). */
@@ -133,7 +150,7 @@ export class Forwarder {
     this.events?.consumed(data.events, deadLetters.length);
     try {
       const id = readJobId(data);
-      const found = await submitJob(this.watchContext(), id, data, deadLetters);
+      const found = await submitJob(this.watchContext, id, data, deadLetters);
       // A rebalance meanwhile (the partition may be another's now), or the partition positioned
       // again (a fetch outside the log): leave it; it is read again from its position and the
       // range finds this job by its id.
@@ -144,7 +161,7 @@ export class Forwarder {
       const last = BigInt(batchLast);
       control.resolveOffset((jobLast < last ? jobLast : last).toString());
       this.consumer.pause([{ topic, partitions: [partition] }]);
-      entry.phase = { kind: "job-open", watch: new JobWatch(id, found, this.watchContext()) };
+      entry.phase = { kind: "job-open", watch: new JobWatch(id, found, this.watchContext) };
     } catch (err) {
       // Redis or Kafka away: nothing of this chunk is resolved, so Kafka hands the same
       // messages over again and they rebuild the same ids. Wait a little before that.
@@ -217,25 +234,5 @@ export class Forwarder {
       if (s.state === "held-back" && s.cause !== undefined)
         counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
     return counts;
-  }
-
-  /** What a job's watch needs: it commits, then hands the partition back to be read on. */
-  private watchContext() {
-    return {
-      sink: this.sink,
-      timing: this.timing,
-      log: this.log,
-      consumer: this.consumer,
-      committed: (topic: string, partition: number, offset: bigint) =>
-        this.events?.committed(topic, partition, offset),
-      readOn: (watch: JobWatch) => {
-        const { topic, partition, lastOffset, lastTimestamp } = watch.data;
-        const entry = this.partitions.get(topic, partition);
-        if (entry === undefined || entry.phase.kind !== "job-open" || entry.phase.watch !== watch) return;
-        this.positioner.readOnAfter(entry, BigInt(lastOffset), lastTimestamp?.toString());
-        if (!this.stopping)
-          bestEffort(this.log, () => this.consumer.resume([{ topic, partitions: [partition] }]));
-      },
-    };
   }
 }
