@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { after, test } from "node:test";
 import type { Config } from "../../src/config.js";
 import { ARTICLES, PARTITIONS, servicePid, services, withCase, writeRecoveries } from "../support/case.js";
-import { kafkaFor, ROOT, until, waitForLog } from "../support/pipeline.js";
+import { kafkaFor, ROOT, until, untilCommittedToEnd, waitForLog } from "../support/pipeline.js";
 
 after(writeRecoveries);
 
@@ -199,19 +199,7 @@ test("log truncated under the running pipeline (unclean leader election): surviv
     await c.produce(1200, 40, 0);
     await c.waitCounted(c.produced);
     // Everything applied is committed, up to each partition's end.
-    const admin = kafkaFor(c.config).admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(c.config.KAFKA_TOPIC);
-    await until("all committed", async () => {
-      const [group] = await admin.fetchOffsets({
-        groupId: c.config.KAFKA_GROUP_ID,
-        topics: [c.config.KAFKA_TOPIC],
-      });
-      return group?.partitions.every((p) => p.offset === ends.find((e) => e.partition === p.partition)?.high)
-        ? true
-        : undefined;
-    });
-    await admin.disconnect();
+    const ends = await untilCommittedToEnd(c.config);
     // The broker dies; partition 0 comes back with the second half of its log gone. Every read
     // of the old log was counted; the reads produced from now on land at offsets used before.
     const kafka = servicePid("kafka");

@@ -22,6 +22,7 @@ import {
   sendRaw,
   startChild,
   until,
+  untilCommittedToEnd,
   waitForLog,
 } from "../support/pipeline.js";
 
@@ -166,19 +167,7 @@ test("cut-over: imported base + the reads from the committed offsets on, exactly
     120_000,
   );
   // Every partition's committed offset reaches its end: nothing is left that could still count.
-  const check = kafkaFor(config).admin();
-  await check.connect();
-  try {
-    const ends = await check.fetchTopicOffsets(config.KAFKA_TOPIC);
-    await until("offsets committed to the end", async () => {
-      const [c] = await check.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] });
-      return ends.every((e) => c?.partitions.find((p) => p.partition === e.partition)?.offset === e.high)
-        ? true
-        : undefined;
-    });
-  } finally {
-    await check.disconnect();
-  }
+  await untilCommittedToEnd(config);
   await sleep(1000); // room for a duplicate to show
   assert.deepEqual(await articleCounts(), expected);
 

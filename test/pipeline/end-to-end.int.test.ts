@@ -12,7 +12,14 @@ import { COLLECTION } from "../../src/store/interactives.js";
 import { articleKey } from "../support/cache.js";
 import { testConfig } from "../support/env.js";
 import { startPipeline } from "../support/in-process.js";
-import { createTopic, Fixture, kafkaFor, producerFor, sendRaw, until } from "../support/pipeline.js";
+import {
+  createTopic,
+  Fixture,
+  producerFor,
+  sendRaw,
+  until,
+  untilCommittedToEnd,
+} from "../support/pipeline.js";
 
 const config = testConfig({ JOB_MAX_EVENTS: "40", GROUP_MAX_WAIT_MS: "5", MAX_MESSAGE_BYTES: "256" });
 const fx = new Fixture(config);
@@ -128,21 +135,5 @@ test("valid reads are counted exactly, the cache follows, invalid messages becom
   }
 
   // Every partition's committed offset is its end: nothing is left to redeliver.
-  const admin = kafkaFor(config).admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(config.KAFKA_TOPIC);
-    await until("offsets committed to the end", async () => {
-      const committed = await admin.fetchOffsets({
-        groupId: config.KAFKA_GROUP_ID,
-        topics: [config.KAFKA_TOPIC],
-      });
-      const got = committed[0]?.partitions ?? [];
-      return ends.every((e) => got.find((g) => g.partition === e.partition)?.offset === e.high)
-        ? true
-        : undefined;
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await untilCommittedToEnd(config);
 });

@@ -89,6 +89,39 @@ export async function until<T>(
   }
 }
 
+/**
+ * Waits until every partition's committed offset is its end: the group has applied and
+ * committed everything the topic holds, and nothing is left to redeliver. Returns those ends.
+ */
+export async function untilCommittedToEnd(
+  config: Config,
+  timeoutMs?: number,
+): Promise<{ partition: number; high: string }[]> {
+  const admin = kafkaFor(config).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(config.KAFKA_TOPIC);
+    await until(
+      "offsets committed to the end",
+      async () => {
+        const [group] = await admin.fetchOffsets({
+          groupId: config.KAFKA_GROUP_ID,
+          topics: [config.KAFKA_TOPIC],
+        });
+        return ends.every(
+          (e) => group?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+        )
+          ? true
+          : undefined;
+      },
+      timeoutMs,
+    );
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** MongoDB, Redis and Kafka handles a test uses to look at results and clean up. */
 export class Fixture {
   readonly mongo: MongoClient;
