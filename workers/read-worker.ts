@@ -7,6 +7,7 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
 import { partitionKey } from "../src/counting/plan-increments.js";
 import type { Logger } from "../src/logger.js";
+import { dropAppliedEvents } from "../src/queue/applied-events.js";
 import { isIncarnationOf } from "../src/queue/message-id.js";
 import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
 import type { RedisClient } from "../src/redis/connection.js";
@@ -116,6 +117,17 @@ export function startReadWorker(
       maxStalledCount: config.JOB_MAX_STALLS,
     },
   );
+  // A completed job's events are read by nobody: drop them, so that the queue holds events only
+  // of open jobs. Best effort: a job that keeps its events is still bounded by KEEP_COMPLETED_*.
+  worker.on("completed", (job, result) => {
+    if (job.id === undefined || job.finishedOn === undefined) return;
+    dropAppliedEvents(connection, (type) => worker.toKey(type), {
+      id: job.id,
+      finishedOn: job.finishedOn,
+      returnvalue: result,
+      data: job.data,
+    }).catch((err: unknown) => log.warn({ err, jobId: job.id }, "could not drop a completed job's events"));
+  });
   worker.on("failed", (job, err) => {
     if (job === undefined) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === "UnrecoverableError";

@@ -82,6 +82,16 @@ export function readJobIdentity(
   return `${readJobId(d)}..${d.lastOffset}`;
 }
 
+/**
+ * A completed job's data without its events (see applied-events.ts): range, timestamps and dead
+ * letters stay, so the ingestor still commits the range, and a retry by hand applies nothing
+ * (every event of an applied range is at or below its article's mark). The job's name and
+ * return value still say how many events it held.
+ */
+export function withoutEvents(d: ReadJobData): ReadJobData {
+  return { ...d, events: 0, articles: {} };
+}
+
 /** A job's name says what a person needs at a glance in the dashboard: partition and range. */
 export function readJobName(
   d: Pick<ReadJobData, "partition" | "firstOffset" | "lastOffset" | "events">,

@@ -1,6 +1,7 @@
 // The read worker against the real Redis and MongoDB-compatible server: a job is identified by
 // its id and its range, so a job re-added under the same id with another range is applied for
-// itself, never completed with the outcome of the job parked before it.
+// itself, never completed with the outcome of the job parked before it; completed, it keeps its
+// range and drops its events.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -91,6 +92,14 @@ test("a job re-added under its id with a longer range, while the first is parked
     );
     // Every offset 100..399 counted once: J's 100 and J''s 200 more.
     assert.equal((await store.find("article", 7n))?.readCnt, 300);
+
+    // Completed, J' keeps its range and drops its events (see queue/applied-events.ts).
+    let stored = done.data;
+    for (let i = 0; i < 100 && stored.events > 0; i++) {
+      await sleep(50);
+      stored = (await Job.fromId<ReadJobData, ReadJobResult, string>(queues.work, id))?.data ?? stored;
+    }
+    assert.deepEqual(stored, { ...longer, events: 0, articles: {} });
   } finally {
     release();
     await worker.close();

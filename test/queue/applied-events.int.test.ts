@@ -1,0 +1,93 @@
+// A completed read job drops its events against the real Redis, and only the completion seen:
+// a job retried since, or finished another time or with another result, keeps its data.
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { Job, Worker } from "bullmq";
+import { dropAppliedEvents } from "../../src/queue/applied-events.js";
+import { openQueues } from "../../src/queue/queues.js";
+import { ReadJobBuilder, type ReadJobData, validateReadJobData } from "../../src/queue/read-job.js";
+import { blockingConnection, commandConnection } from "../../src/redis/connection.js";
+import { testConfig } from "../support/env.js";
+
+const config = testConfig();
+const redis = commandConnection(config);
+const workerRedis = blockingConnection(config);
+const queues = openQueues(config, redis);
+const toKey = (type: string) => queues.work.toKey(type);
+
+function range(first: number, last: number): ReadJobData {
+  const b = new ReadJobBuilder(config.KAFKA_TOPIC, 0);
+  for (let o = first; o <= last; o++) b.addEvent(BigInt(o), BigInt(1 + (o % 5)), 1_700_000_000_000);
+  return b.build();
+}
+
+/** Adds a job and completes it with `result`, as a worker does; returns it as stored. */
+async function completed(id: string, data: ReadJobData, result: unknown): Promise<Job<ReadJobData>> {
+  await queues.work.add("j", data, { jobId: id });
+  const worker = new Worker(config.WORK_QUEUE, async () => result, {
+    connection: workerRedis,
+    prefix: config.QUEUE_PREFIX,
+  });
+  const done = new Promise<void>((resolve) => worker.once("completed", () => resolve()));
+  await done;
+  await worker.close();
+  const job = await Job.fromId<ReadJobData>(queues.work, id);
+  assert.ok(job?.finishedOn !== undefined);
+  return job;
+}
+
+after(async () => {
+  await queues.work.obliterate({ force: true });
+  await Promise.all([queues.work.close(), queues.dead.close()]);
+  redis.disconnect();
+  workerRedis.disconnect();
+});
+
+test("a completed job keeps its range and drops its events; the data stays valid and empty", async () => {
+  const data = range(100, 199);
+  const result = { firstOffset: "100", lastOffset: "199", events: 100 };
+  const job = await completed("a", data, result);
+  const seen = { id: "a", finishedOn: job.finishedOn as number, returnvalue: result, data };
+
+  assert.equal(await dropAppliedEvents(redis, toKey, { ...seen, finishedOn: seen.finishedOn + 1 }), false);
+  assert.equal(
+    await dropAppliedEvents(redis, toKey, { ...seen, returnvalue: { ...result, lastOffset: "299" } }),
+    false,
+  );
+  assert.equal(
+    (await Job.fromId<ReadJobData>(queues.work, "a"))?.data.events,
+    100,
+    "another completion's drop changes nothing",
+  );
+
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), true);
+  const after = await Job.fromId<ReadJobData>(queues.work, "a");
+  const stored = validateReadJobData(after?.data);
+  assert.deepEqual(stored, { ...data, events: 0, articles: {} });
+  assert.equal(after?.returnvalue.events, 100, "the return value still says what was applied");
+});
+
+test("a job retried by hand since its completion keeps its events", async () => {
+  const data = range(200, 249);
+  const result = { firstOffset: "200", lastOffset: "249", events: 50 };
+  const job = await completed("b", data, result);
+  await job.retry("completed");
+  const seen = { id: "b", finishedOn: job.finishedOn as number, returnvalue: result, data };
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.equal((await Job.fromId<ReadJobData>(queues.work, "b"))?.data.events, 50);
+});
+
+test("a job removed, or added again under its id and not completed, keeps its events", async () => {
+  const data = range(300, 349);
+  const result = { firstOffset: "300", lastOffset: "349", events: 50 };
+  const job = await completed("c", data, result);
+  const seen = { id: "c", finishedOn: job.finishedOn as number, returnvalue: result, data };
+  await queues.work.remove("c");
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.equal(await Job.fromId<ReadJobData>(queues.work, "c"), undefined, "nothing is created");
+
+  const longer = range(300, 399);
+  await queues.work.add("c'", longer, { jobId: "c" });
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.equal((await Job.fromId<ReadJobData>(queues.work, "c"))?.data.events, 100);
+});
