@@ -131,8 +131,9 @@ const schema = z.object({
   JOB_BACKOFF_MS: int(1, 3_600_000, "milliseconds").default(1000),
   // The ingestor learns that a job completed by finding it completed: a job removed sooner is
   // added again (three times in a row: held back, job-vanished). So completed jobs must outlive a
-  // few watcher polls, and the count must exceed the partitions completing at once. Each kept job
-  // keeps its data (about 9 bytes per event), which bounds Redis memory at about
+  // few watcher polls, and the count must exceed the partitions completing at once. A kept job
+  // drops its events once completed (queue/applied-events.ts); one whose worker died before
+  // that keeps them (about 9 bytes per event): Redis memory stays below about
   // (partitions + this) x JOB_MAX_EVENTS x 9 bytes.
   KEEP_COMPLETED_JOBS: int(10, 1_000_000).default(40),
   KEEP_COMPLETED_SECONDS: int(60, 30 * 86400, "seconds").default(86400),

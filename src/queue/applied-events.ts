@@ -1,5 +1,6 @@
 // A completed read job keeps its range and drops its events (drop-applied-events.lua), so the
 // queue's memory is bounded by the jobs still open, not by KEEP_COMPLETED_JOBS full jobs.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "../redis/connection.js";
 import { type ReadJobData, withoutEvents } from "./read-job.js";
@@ -19,8 +20,8 @@ export interface Completion {
 }
 
 /**
- * Drops the completed job's events unless it was retried, replaced or finished again since.
- * `toKey` names the queue's keys (a BullMQ Worker's or Queue's toKey). True when they were dropped.
+ * Drops the completed job's events unless it was retried, replaced, edited or finished again
+ * since. `toKey` names the queue's keys (a BullMQ Worker's or Queue's). True when it dropped them.
  */
 export async function dropAppliedEvents(
   redis: RedisClient,
@@ -33,6 +34,9 @@ export async function dropAppliedEvents(
     toKey(done.id),
     String(done.finishedOn),
     JSON.stringify(done.returnvalue),
+    // BullMQ stores JSON.stringify(data), and the worker's data is its JSON.parse: so this is
+    // the stored string's digest unless someone has written the data since.
+    createHash("sha1").update(JSON.stringify(done.data)).digest("hex"),
     JSON.stringify(withoutEvents(done.data)),
   );
   return dropped === 1;

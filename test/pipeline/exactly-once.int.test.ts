@@ -57,6 +57,9 @@ test("retrying completed jobs by hand counts nothing twice, in MongoDB or the ca
     await c.waitCounted(c.produced);
     const work = c.queue();
     try {
+      // Completed jobs hold their ranges, not their events (queue/applied-events.ts): a retry
+      // must apply nothing and leave the cache alone. (Replays of jobs that still hold their events
+      // are test/faults/kills.int.test.ts's duplicated waiting jobs.)
       const jobs = await work.getCompleted();
       assert.ok(jobs.length > 0, "completed jobs to retry");
       const aid = c.cachedArticles[0] as string;

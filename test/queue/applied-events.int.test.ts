@@ -1,5 +1,6 @@
 // A completed read job drops its events against the real Redis, and only the completion seen:
-// a job retried since, or finished another time or with another result, keeps its data.
+// a job retried since, finished another time or with another result, or whose data was written
+// since, keeps its data.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Job, Worker } from "bullmq";
@@ -90,4 +91,15 @@ test("a job removed, or added again under its id and not completed, keeps its ev
   await queues.work.add("c'", longer, { jobId: "c" });
   assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
   assert.equal((await Job.fromId<ReadJobData>(queues.work, "c"))?.data.events, 100);
+});
+
+test("a job whose data was written since the worker read it keeps that data", async () => {
+  const data = range(400, 449);
+  const result = { firstOffset: "400", lastOffset: "449", events: 50 };
+  const job = await completed("d", data, result);
+  const edited = range(400, 459);
+  await job.updateData(edited);
+  const seen = { id: "d", finishedOn: job.finishedOn as number, returnvalue: result, data };
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.deepEqual((await Job.fromId<ReadJobData>(queues.work, "d"))?.data, edited);
 });
