@@ -78,6 +78,10 @@ const schema = z.object({
   // heartbeat only between fetches, so one can be this much late: at most KAFKA_HEARTBEAT_MS.
   KAFKA_IDLE_WAIT_MS: int(1, 60_000, "milliseconds").default(1000),
   KAFKA_MAX_BYTES_PER_PARTITION: int(1024, 64 * 1024 * 1024, "bytes").default(4_194_304),
+  // The most one fetch answer holds over all partitions (kafkajs's maxBytes; at least the per
+  // partition size). Under a backlog, room for six partitions' full fetches keeps their ranges,
+  // and so the worker's groups, whole: a partition cut short in one answer needs a round more.
+  KAFKA_MAX_BYTES: int(1024, 1024 * 1024 * 1024, "bytes").default(25_165_824),
   // A killed ingestor's partitions move to another one after this long (plus a heartbeat):
   // shorter means faster recovery, but an event loop blocked that long costs a rebalance.
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000, "milliseconds").default(10_000),
@@ -117,7 +121,7 @@ const schema = z.object({
   JOB_MAX_EVENTS: int(1, 100_000).default(100_000),
   MAX_MESSAGE_BYTES: int(64, 16 * 1024 * 1024, "bytes").default(65536),
   GROUP_MAX_JOBS: int(1, 1000).default(32),
-  GROUP_MAX_EVENTS: int(1, 1_000_000).default(200_000),
+  GROUP_MAX_EVENTS: int(1, 1_000_000).default(600_000),
   GROUP_MAX_WAIT_MS: int(0, 60_000, "milliseconds").default(20),
   // Articles whose last written version and marks a worker remembers, to write them without a
   // read first (about 200 bytes each). 0: read before every write.

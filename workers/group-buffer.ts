@@ -10,12 +10,24 @@
 // outcome. So a key must name the item's content, not merely its source: two items of one key
 // are taken as one. (The read worker keys jobs by readJobIdentity: a job BullMQ hands over again
 // after its lock was lost shares the held outcome instead of spending an attempt on a refusal.)
+// A group that is due by time, not full, waits longer while `expected` says items that belong
+// with it are about to come (at most expected.holdMs(), each time it becomes due by time).
 
 export interface GroupLimits {
   maxItems: number;
   maxWeight: number;
   maxWaitMs: number;
   maxInFlight: number;
+}
+
+/** Items about to come that a group due by time should wait for. */
+export interface Expected<T> {
+  /** Whether items that belong with `group` are about to come. */
+  more(group: readonly T[]): boolean;
+  /** How long a group may wait for them, past maxWaitMs. */
+  holdMs(): number;
+  /** A group stopped waiting for them after holdMs: they did not come. */
+  missed?(group: readonly T[]): void;
 }
 
 /** What a flush returns: the group's result, and the items that failed on their own. */
@@ -37,6 +49,8 @@ export class GroupBuffer<T, R = void> {
   private timer: NodeJS.Timeout | undefined;
   /** The collecting group is due (full or waited long enough) but no flush slot is free. */
   private due = false;
+  /** The collecting group waits for expected items (until they came, or the hold timer fires). */
+  private holding = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Keys of the items parked or flushing, with the outcome every add() of that key gets. */
   private readonly held = new Map<string, Promise<R>>();
@@ -45,6 +59,7 @@ export class GroupBuffer<T, R = void> {
     private readonly limits: GroupLimits,
     /** Applies a group: its result, and the items that failed on their own, with their errors. */
     private readonly flush: (items: T[]) => Promise<Flushed<T, R>>,
+    private readonly expected?: Expected<T>,
   ) {}
 
   add(item: T, weight: number, key?: string): Promise<R> {
@@ -59,18 +74,48 @@ export class GroupBuffer<T, R = void> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, key, resolve, reject });
       this.weight += weight;
-      if (this.pending.length >= this.limits.maxItems || this.weight >= this.limits.maxWeight) {
+      if (this.full()) {
         this.flushNow();
+      } else if (this.holding) {
+        if (!this.expected?.more(this.items())) this.flushNow();
       } else if (this.timer === undefined && !this.due) {
-        this.timer = setTimeout(() => this.flushNow(), this.limits.maxWaitMs);
+        this.timer = setTimeout(() => this.dueByTime(), this.limits.maxWaitMs);
       }
     });
+  }
+
+  private items(): T[] {
+    return this.pending.map((p) => p.item);
+  }
+
+  private full(): boolean {
+    return this.pending.length >= this.limits.maxItems || this.weight >= this.limits.maxWeight;
+  }
+
+  /**
+   * The group waited maxWaitMs, or a flush slot freed for it: flush it, or, when a slot is free
+   * and it is not full, hold it for the items expected.
+   */
+  private dueByTime(): void {
+    this.timer = undefined;
+    const canHold = !this.full() && this.inFlight.size < this.limits.maxInFlight;
+    const holdMs = canHold ? (this.expected?.holdMs() ?? 0) : 0;
+    if (this.pending.length === 0 || holdMs <= 0 || !this.expected?.more(this.items())) {
+      this.flushNow();
+      return;
+    }
+    this.holding = true;
+    this.timer = setTimeout(() => {
+      this.expected?.missed?.(this.items());
+      this.flushNow();
+    }, holdMs);
   }
 
   /** Flushes the group being collected as soon as a flush slot is free, full or not. */
   flushNow(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.holding = false;
     const group = this.pending;
     if (group.length === 0) return;
     if (this.inFlight.size >= this.limits.maxInFlight) {
@@ -99,7 +144,10 @@ export class GroupBuffer<T, R = void> {
     this.inFlight.add(run);
     void run.finally(() => {
       this.inFlight.delete(run);
-      if (this.due) this.flushNow();
+      if (this.due) {
+        this.due = false;
+        this.dueByTime();
+      }
     });
   }
 

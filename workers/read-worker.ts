@@ -12,6 +12,7 @@ import { isIncarnationOf } from "../src/queue/message-id.js";
 import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
 import type { RedisClient } from "../src/redis/connection.js";
 import { type ApplyDeps, applyReadGroup, type GroupOutcome } from "./apply-read-group.js";
+import { ExpectedJobs } from "./expected-jobs.js";
 import { GroupBuffer } from "./group-buffer.js";
 
 /**
@@ -53,6 +54,7 @@ export function startReadWorker(
   log: Logger,
   onGroup?: (outcome: GroupOutcome, ms: number, jobs: readonly ReadJobData[]) => void,
 ): ReadWorker {
+  const expected = new ExpectedJobs();
   const buffer = new GroupBuffer<ReadJobData, GroupOutcome>(
     {
       maxItems: config.GROUP_MAX_JOBS,
@@ -62,18 +64,22 @@ export function startReadWorker(
     },
     async (jobs) => {
       const started = performance.now();
+      expected.applyStarted(jobs);
       try {
         const { outcome, failed } = await applyReadGroup(deps, jobs);
         const ms = performance.now() - started;
+        expected.applyEnded(jobs, ms);
         const { ledgerMaxTimestamps: _, ...counts } = outcome;
         log.debug({ ...counts, failed: failed.size, ms: Math.round(ms) }, "group applied");
         onGroup?.(outcome, ms, jobs);
         return { result: outcome, failed };
       } catch (err) {
+        expected.applyEnded(jobs, performance.now() - started);
         log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
         throw err;
       }
     },
+    expected,
   );
 
   const worker = new Worker<ReadJobData, ReadJobResult, string>(
@@ -93,6 +99,7 @@ export function startReadWorker(
       }
       // Shared only with a held job of the same identity (the same events): BullMQ handing this
       // job over again while it is parked. The range returned is the range applied.
+      expected.seen(data);
       const outcome = await buffer.add(data, data.events, readJobIdentity(data));
       const ledgerMaxTimestamp = outcome.ledgerMaxTimestamps.get(
         partitionKey(data.topic, data.partition, data.incarnation),

@@ -22,6 +22,8 @@ export type ReadPosition = (topic: string, partition: number) => Promise<Partiti
 export interface BatchInput {
   topic: string;
   partition: number;
+  /** The offset after the partition's last message when the broker answered (decimal). */
+  highWatermark?: string;
   messages: Pick<KafkaMessage, "offset" | "value" | "timestamp">[];
 }
 

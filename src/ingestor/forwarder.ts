@@ -138,7 +138,7 @@ export class Forwarder {
     // One job per fetch: the rest of the batch is fetched again after the job completes.
     const chunk = messages.slice(0, this.config.JOB_MAX_EVENTS);
     if (chunk.length === 0 || this.stopping || !control.isRunning() || control.isStale()) return;
-    const { job: data, deadLetters } = splitRange(
+    const { job: range, deadLetters } = splitRange(
       {
         topic,
         partition,
@@ -147,6 +147,7 @@ export class Forwarder {
       },
       chunk,
     );
+    const data = { ...range, ...backlogAfter(range.lastOffset, batch.highWatermark) };
     this.events?.consumed(data.events, deadLetters.length);
     try {
       const id = readJobId(data);
@@ -235,4 +236,11 @@ export class Forwarder {
         counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
     return counts;
   }
+}
+
+/** What the partition held past a range when it was fetched: ReadJobData.backlog. */
+function backlogAfter(lastOffset: string, highWatermark: string | undefined): { backlog?: number } {
+  if (highWatermark === undefined || !/^\d+$/.test(highWatermark)) return {};
+  const left = BigInt(highWatermark) - 1n - BigInt(lastOffset);
+  return { backlog: left > 0n ? Number(left) : 0 };
 }

@@ -63,6 +63,7 @@ export async function startIngestor(
     heartbeatInterval: config.KAFKA_HEARTBEAT_MS,
     maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
     maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+    maxBytes: Math.max(config.KAFKA_MAX_BYTES, config.KAFKA_MAX_BYTES_PER_PARTITION),
   });
   const redis = await queueConnection(config);
   const { work, dead } = openQueues(config, redis);

@@ -36,6 +36,12 @@ export interface ReadJobData {
   /** Kafka timestamp of the message at lastOffset, valid or not: names the range's last message. */
   lastTimestamp?: number;
   /**
+   * Messages the partition held past this range when it was fetched (Kafka's high watermark
+   * then): above 0, the partition's next job comes as soon as this one is committed, and a
+   * worker's group waits for it (see workers/expected-jobs.ts). Not part of the job's identity.
+   */
+  backlog?: number;
+  /**
    * Ascending offset deltas of the range's messages left to the dead-letter queue. The first job
    * applied for a range records them (dead-letter-offsets), and only those are ever counted as
    * dead letters: one message is counted once, as an event or as a dead letter, whatever
@@ -222,6 +228,11 @@ export function validateReadJobData(data: unknown): ReadJobData {
   if (d.deadLetters !== undefined) ascendingWithin(d.deadLetters, "deadLetters");
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.earliestEventTimestamp !== "number") fail("earliestEventTimestamp");
+  if (
+    d.backlog !== undefined &&
+    (typeof d.backlog !== "number" || !Number.isSafeInteger(d.backlog) || d.backlog < 0)
+  )
+    fail("backlog");
   for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {
     if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
   }

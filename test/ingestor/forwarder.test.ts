@@ -257,6 +257,15 @@ test("a range becomes one job; the partition is paused until it completes, then 
   assert.deepEqual(forwarder.status(), []);
 });
 
+test("a job says how much of its partition Kafka held past it when fetched", async () => {
+  const { sink, forwarder, control } = await setup();
+  await forwarder.handleBatch({ ...batch(0, 10, 5), highWatermark: "40" }, control);
+  assert.equal(sink.only()[1].data.backlog, 25, "offsets 15..39");
+  const atEnd = await setup();
+  await atEnd.forwarder.handleBatch({ ...batch(1, 10, 5), highWatermark: "15" }, atEnd.control);
+  assert.equal(atEnd.sink.only()[1].data.backlog, 0);
+});
+
 test("errors reading the job's state (Redis away) never resume the partition; it resumes once the job completes", async () => {
   const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);

@@ -68,6 +68,8 @@ test("malformed job data fails at once, without retries", () => {
     [{ ...good, articles: { "1": [2, 0] } }, /offsets of article 1/],
     [{ ...good, articles: { "1": [0, 3] } }, /offsets of article 1/],
     [{ ...good, events: 5 }, /events is 5 but articles hold 2/],
+    [{ ...good, backlog: -1 }, /backlog/],
+    [{ ...good, backlog: "7" }, /backlog/],
   ];
   for (const [data, why] of cases) {
     assert.throws(

@@ -153,3 +153,84 @@ test("every add() of a group resolves with that group's result, a held key's twi
     "group 2: c",
   ]);
 });
+
+/** Expects item `awaited` while it has not come; holds `holdMs`; records what it missed. */
+function expecting(awaited: number, holdMs: number) {
+  const missed: number[][] = [];
+  return {
+    missed,
+    expected: {
+      more: (group: readonly number[]) => !group.includes(awaited),
+      holdMs: () => holdMs,
+      missed: (group: readonly number[]) => void missed.push([...group]),
+    },
+  };
+}
+
+test("a group due by time waits for the items expected, and flushes as soon as they came", async () => {
+  const flushed: number[][] = [];
+  const { expected, missed } = expecting(2, 5_000);
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 10, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      return { result: undefined };
+    },
+    expected,
+  );
+  const started = Date.now();
+  const first = buf.add(1, 1);
+  await sleep(100);
+  assert.deepEqual(flushed, [], "held past maxWaitMs");
+  await Promise.all([first, buf.add(2, 1)]);
+  assert.deepEqual(flushed, [[1, 2]]);
+  assert.ok(Date.now() - started < 2_000, "not held to the end once the item came");
+  assert.deepEqual(missed, []);
+});
+
+test("a hold ends after holdMs, telling what was missed; a full group never holds", async () => {
+  const flushed: number[][] = [];
+  const { expected, missed } = expecting(99, 60);
+  const buf = new GroupBuffer<number>(
+    { maxItems: 3, maxWeight: 1000, maxWaitMs: 10, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      return { result: undefined };
+    },
+    expected,
+  );
+  const started = Date.now();
+  await buf.add(1, 1);
+  assert.ok(Date.now() - started >= 60, "held for holdMs");
+  assert.deepEqual(missed, [[1]]);
+  await Promise.all([buf.add(2, 1), buf.add(3, 1), buf.add(4, 1)]);
+  assert.deepEqual(flushed, [[1], [2, 3, 4]]);
+});
+
+test("a group that became due while a flush ran holds once the slot frees, not before", async () => {
+  const flushed: number[][] = [];
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const { expected } = expecting(3, 5_000);
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 10, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      if (flushed.length === 1) await gate;
+      return { result: undefined };
+    },
+    { ...expected, more: (g: readonly number[]) => g.includes(2) && !g.includes(3) },
+  );
+  const first = buf.add(1, 1);
+  await sleep(30);
+  const second = buf.add(2, 1);
+  await sleep(30);
+  release();
+  await first;
+  await sleep(30);
+  assert.deepEqual(flushed, [[1]], "the second group holds for 3 after the first flush");
+  await Promise.all([second, buf.add(3, 1)]);
+  assert.deepEqual(flushed, [[1], [2, 3]]);
+});

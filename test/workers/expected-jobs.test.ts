@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ReadJobBuilder, type ReadJobData } from "../../src/queue/read-job.js";
+import { ExpectedJobs } from "../../workers/expected-jobs.js";
+
+function job(partition: number, backlog?: number): ReadJobData {
+  const b = new ReadJobBuilder("reads", partition);
+  b.addEvent(10n, 7n, 1_700_000_000_000);
+  return { ...b.build(), ...(backlog === undefined ? {} : { backlog }) };
+}
+
+/** An ExpectedJobs that has seen one group of partition 9 applied in `ms`. */
+function afterOneGroup(ms: number): ExpectedJobs {
+  const e = new ExpectedJobs();
+  const first = job(9, 0);
+  e.seen(first);
+  e.applyStarted([first]);
+  e.applyEnded([first], ms);
+  return e;
+}
+
+test("before any group was applied, a group with a backlog waits 3 s for partitions not known yet", () => {
+  const e = new ExpectedJobs();
+  const [behind, atEnd] = [job(0, 500), job(1, 0)];
+  e.seen(behind);
+  e.seen(atEnd);
+  assert.equal(e.more([atEnd]), false, "no backlog: live load never waits");
+  assert.equal(e.more([behind, atEnd]), true);
+  assert.equal(e.holdMs(), 3_000);
+});
+
+test("partitions with a backlog are awaited unless in the group or being applied", () => {
+  const e = afterOneGroup(8_000);
+  const [p0, p1, p2] = [job(0, 500), job(1, 10), job(2, 0)];
+  for (const j of [p0, p1, p2]) e.seen(j);
+  assert.equal(e.more([p0]), true, "partition 1 has more in Kafka");
+  assert.equal(e.more([p0, p1]), false, "partition 2 is at its end");
+  e.applyStarted([p1]);
+  assert.equal(e.more([p0]), false, "partition 1's next job comes after the group applying it");
+  e.applyEnded([p1], 6_000);
+  assert.equal(e.more([p0]), true);
+  assert.equal(e.holdMs(), 1_500, "a quarter of the last group's apply time");
+  e.seen(job(1, 0));
+  assert.equal(e.more([p0]), false, "partition 1 reached its end");
+});
+
+test("a partition missed once is not awaited again until a job of it says it is behind", () => {
+  const e = afterOneGroup(1_000);
+  const [p0, p1] = [job(0, 5), job(1, 5)];
+  e.seen(p0);
+  e.seen(p1);
+  e.missed([p0]);
+  assert.equal(e.more([p0]), false);
+  e.seen(job(1, 3));
+  assert.equal(e.more([p0]), true);
+});

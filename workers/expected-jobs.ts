@@ -1,0 +1,67 @@
+// Which jobs a read group due by time waits for. A partition whose last job said Kafka held more
+// of it (ReadJobData.backlog > 0) sends its next job as soon as that one is applied and
+// committed. While a backlog drains, a group therefore waits, for at most a quarter of the last
+// group's apply time, until every such partition whose job is not being applied has one in it:
+// one group then holds a range of each partition, and the hot articles are written once per
+// round instead of once per partition that happened to arrive first. Under live load jobs end at
+// the log's end (backlog 0) and no group waits.
+import { partitionKey } from "../src/counting/plan-increments.js";
+import type { ReadJobData } from "../src/queue/read-job.js";
+import type { Expected } from "./group-buffer.js";
+
+/** The share of the last group's apply time a group may wait for expected jobs. */
+const HOLD_SHARE = 0.25;
+/**
+ * Before any group was applied, the partitions behind are not known yet: a first group with a
+ * backlog waits this long for the other partitions' first ranges.
+ */
+const FIRST_HOLD_MS = 3_000;
+
+const keyOf = (j: ReadJobData) => partitionKey(j.topic, j.partition, j.incarnation);
+
+export class ExpectedJobs implements Expected<ReadJobData> {
+  /** Partitions whose latest job said more of them waits in Kafka. */
+  private readonly behind = new Set<string>();
+  /** Partitions with a job in a group being applied (their next job comes after it), counted. */
+  private readonly applying = new Map<string, number>();
+  /** How long the last group took to apply; undefined before the first. */
+  private lastApplyMs: number | undefined;
+
+  /** A job was handed to this worker. */
+  seen(job: ReadJobData): void {
+    if ((job.backlog ?? 0) > 0) this.behind.add(keyOf(job));
+    else this.behind.delete(keyOf(job));
+  }
+
+  applyStarted(jobs: readonly ReadJobData[]): void {
+    for (const k of jobs.map(keyOf)) this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
+  }
+
+  applyEnded(jobs: readonly ReadJobData[], ms: number): void {
+    for (const k of jobs.map(keyOf)) {
+      const n = (this.applying.get(k) ?? 1) - 1;
+      if (n > 0) this.applying.set(k, n);
+      else this.applying.delete(k);
+    }
+    this.lastApplyMs = ms;
+  }
+
+  more(group: readonly ReadJobData[]): boolean {
+    if (this.lastApplyMs === undefined) return group.some((j) => (j.backlog ?? 0) > 0);
+    return this.awaited(group).length > 0;
+  }
+
+  holdMs(): number {
+    return this.lastApplyMs === undefined ? FIRST_HOLD_MS : Math.round(this.lastApplyMs * HOLD_SHARE);
+  }
+
+  /** The partitions waited for did not send a job in time (another worker took it, or it is held back). */
+  missed(group: readonly ReadJobData[]): void {
+    for (const k of this.awaited(group)) this.behind.delete(k);
+  }
+
+  private awaited(group: readonly ReadJobData[]): string[] {
+    const inGroup = new Set(group.map(keyOf));
+    return [...this.behind].filter((k) => !inGroup.has(k) && !this.applying.has(k));
+  }
+}
