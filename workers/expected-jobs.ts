@@ -3,19 +3,24 @@
 // committed. While a backlog drains, a group therefore waits, for at most a quarter of the last
 // group's apply time, until every such partition whose job is not being applied has one in it:
 // one group then holds a range of each partition, and the hot articles are written once per
-// round instead of once per partition that happened to arrive first. Under live load jobs end at
-// the log's end (backlog 0) and no group waits.
+// round instead of once per partition that happened to arrive first. Before the first group the
+// partitions are not known: a first group of a backlog (a job behind, or events older than
+// BACKLOG_AGE_MS) waits FIRST_HOLD_MS for the others' first ranges. Under live load jobs end at
+// the log's end (backlog 0) with fresh events, and no group waits.
+//
+// With several workers, a partition's next job may go to another one: a group then waits its
+// hold in vain, at most once per group, and the partition is not awaited again until a job of it
+// comes here saying it is behind.
 import { partitionKey } from "../src/counting/plan-increments.js";
 import type { ReadJobData } from "../src/queue/read-job.js";
 import type { Expected } from "./group-buffer.js";
 
 /** The share of the last group's apply time a group may wait for expected jobs. */
 const HOLD_SHARE = 0.25;
-/**
- * Before any group was applied, the partitions behind are not known yet: a first group with a
- * backlog waits this long for the other partitions' first ranges.
- */
+/** How long a first group of a backlog waits for the other partitions' first ranges. */
 const FIRST_HOLD_MS = 3_000;
+/** Events this old were not read live: they are a backlog (after an outage, a deploy). */
+const BACKLOG_AGE_MS = 10_000;
 
 const keyOf = (j: ReadJobData) => partitionKey(j.topic, j.partition, j.incarnation);
 
@@ -24,8 +29,10 @@ export class ExpectedJobs implements Expected<ReadJobData> {
   private readonly behind = new Set<string>();
   /** Partitions with a job in a group being applied (their next job comes after it), counted. */
   private readonly applying = new Map<string, number>();
-  /** How long the last group took to apply; undefined before the first. */
+  /** How long the last group that succeeded took to apply; undefined before the first. */
   private lastApplyMs: number | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** A job was handed to this worker. */
   seen(job: ReadJobData): void {
@@ -37,18 +44,20 @@ export class ExpectedJobs implements Expected<ReadJobData> {
     for (const k of jobs.map(keyOf)) this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
   }
 
-  applyEnded(jobs: readonly ReadJobData[], ms: number): void {
+  /** A group was applied in `appliedMs`, or failed (undefined: its time says nothing of the next). */
+  applyEnded(jobs: readonly ReadJobData[], appliedMs?: number): void {
     for (const k of jobs.map(keyOf)) {
       const n = (this.applying.get(k) ?? 1) - 1;
       if (n > 0) this.applying.set(k, n);
       else this.applying.delete(k);
     }
-    this.lastApplyMs = ms;
+    if (appliedMs !== undefined) this.lastApplyMs = appliedMs;
   }
 
   more(group: readonly ReadJobData[]): boolean {
-    if (this.lastApplyMs === undefined) return group.some((j) => (j.backlog ?? 0) > 0);
-    return this.awaited(group).length > 0;
+    if (this.lastApplyMs !== undefined) return this.awaited(group).length > 0;
+    const old = this.now() - BACKLOG_AGE_MS;
+    return group.some((j) => (j.backlog ?? 0) > 0 || (j.events > 0 && j.earliestEventTimestamp < old));
   }
 
   holdMs(): number {

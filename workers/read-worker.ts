@@ -64,19 +64,21 @@ export function startReadWorker(
     },
     async (jobs) => {
       const started = performance.now();
+      let appliedMs: number | undefined;
       expected.applyStarted(jobs);
       try {
         const { outcome, failed } = await applyReadGroup(deps, jobs);
         const ms = performance.now() - started;
-        expected.applyEnded(jobs, ms);
+        appliedMs = ms;
         const { ledgerMaxTimestamps: _, ...counts } = outcome;
         log.debug({ ...counts, failed: failed.size, ms: Math.round(ms) }, "group applied");
         onGroup?.(outcome, ms, jobs);
         return { result: outcome, failed };
       } catch (err) {
-        expected.applyEnded(jobs, performance.now() - started);
         log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
         throw err;
+      } finally {
+        expected.applyEnded(jobs, appliedMs);
       }
     },
     expected,

@@ -228,11 +228,12 @@ export function validateReadJobData(data: unknown): ReadJobData {
   if (d.deadLetters !== undefined) ascendingWithin(d.deadLetters, "deadLetters");
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.earliestEventTimestamp !== "number") fail("earliestEventTimestamp");
+  // Only a hint for grouping (see backlog): one that is not a count is dropped, not failed.
   if (
     d.backlog !== undefined &&
-    (typeof d.backlog !== "number" || !Number.isSafeInteger(d.backlog) || d.backlog < 0)
+    !(typeof d.backlog === "number" && Number.isSafeInteger(d.backlog) && d.backlog >= 0)
   )
-    fail("backlog");
+    delete d.backlog;
   for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {
     if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
   }

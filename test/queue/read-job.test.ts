@@ -68,9 +68,14 @@ test("malformed job data fails at once, without retries", () => {
     [{ ...good, articles: { "1": [2, 0] } }, /offsets of article 1/],
     [{ ...good, articles: { "1": [0, 3] } }, /offsets of article 1/],
     [{ ...good, events: 5 }, /events is 5 but articles hold 2/],
-    [{ ...good, backlog: -1 }, /backlog/],
-    [{ ...good, backlog: "7" }, /backlog/],
   ];
+  for (const backlog of [-1, "7", 1.5])
+    assert.equal(
+      validateReadJobData({ ...good, backlog }).backlog,
+      undefined,
+      "a backlog that is no count is dropped",
+    );
+  assert.equal(validateReadJobData({ ...good, backlog: 7 }).backlog, 7);
   for (const [data, why] of cases) {
     assert.throws(
       () => validateReadJobData(data),

@@ -19,14 +19,25 @@ function afterOneGroup(ms: number): ExpectedJobs {
   return e;
 }
 
-test("before any group was applied, a group with a backlog waits 3 s for partitions not known yet", () => {
-  const e = new ExpectedJobs();
-  const [behind, atEnd] = [job(0, 500), job(1, 0)];
+test("before any group was applied, a first group of a backlog waits 3 s for partitions not known yet", () => {
+  const now = 1_700_000_060_000;
+  const e = new ExpectedJobs(() => now);
+  const fresh = (j: ReadJobData) => ({ ...j, earliestEventTimestamp: now - 1_000 });
+  const [behind, atEnd] = [fresh(job(0, 500)), fresh(job(1, 0))];
   e.seen(behind);
   e.seen(atEnd);
-  assert.equal(e.more([atEnd]), false, "no backlog: live load never waits");
-  assert.equal(e.more([behind, atEnd]), true);
+  assert.equal(e.more([atEnd]), false, "fresh events at the log's end: live load never waits");
+  assert.equal(e.more([behind, atEnd]), true, "Kafka holds more of partition 0");
+  assert.equal(e.more([job(1, 0)]), true, "events a minute old are a backlog, even at the log's end");
   assert.equal(e.holdMs(), 3_000);
+});
+
+test("a failed group leaves the hold as the last applied group set it", () => {
+  const e = afterOneGroup(4_000);
+  const j = job(0, 5);
+  e.applyStarted([j]);
+  e.applyEnded([j]);
+  assert.equal(e.holdMs(), 1_000);
 });
 
 test("partitions with a backlog are awaited unless in the group or being applied", () => {
