@@ -12,7 +12,7 @@ import { cacheKey } from "../src/cache/read-cache.js";
 import {
   type ArticlePlan,
   aggregateGroup,
-  partitionKey,
+  jobPartitionKey,
   planIncrements,
   type StoredState,
 } from "../src/counting/plan-increments.js";
@@ -102,7 +102,7 @@ function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string
   if (entry === undefined || job.events === 0) return undefined;
   const first = firstEventOffset(job);
   if (first > entry.through || job.earliestEventTimestamp <= entry.maxTimestamp) return undefined;
-  const key = partitionKey(job.topic, job.partition, job.incarnation);
+  const key = jobPartitionKey(job);
   return (
     `offsets of ${key} restarted (topic re-created or replaced?): offset ${first} was applied ` +
     `before (ledger through ${entry.through}), yet this job's events (from ${iso(job.earliestEventTimestamp)}) ` +
@@ -114,11 +114,10 @@ function restartReason(job: ReadJobData, entry: LedgerEntry | undefined): string
 export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData[]): Promise<GroupResult> {
   const now = deps.now ?? Date.now;
   const failed = new Map<ReadJobData, Error>();
-  const keyOf = (j: ReadJobData) => partitionKey(j.topic, j.partition, j.incarnation);
 
-  const ledger = await deps.store.readLedger([...new Set(jobs.map(keyOf))]);
+  const ledger = await deps.store.readLedger([...new Set(jobs.map(jobPartitionKey))]);
   for (const job of jobs) {
-    const restarted = restartReason(job, ledger.get(keyOf(job)));
+    const restarted = restartReason(job, ledger.get(jobPartitionKey(job)));
     if (restarted !== undefined) failed.set(job, new UnrecoverableError(restarted));
   }
   const live = jobs.filter((j) => !failed.has(j));
@@ -126,11 +125,11 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   // A range applied before (a replay) keeps what its first job made of each message: one that
   // job left to the dead-letter queue is no event now, whatever this job's ingestor read it as.
   const replayed = live.flatMap((job) => {
-    const through = ledger.get(keyOf(job))?.through;
+    const through = ledger.get(jobPartitionKey(job))?.through;
     const first = BigInt(job.firstOffset);
     if (through === undefined || first > through) return [];
     const last = BigInt(job.lastOffset);
-    return [{ key: keyOf(job), first, last: last < through ? last : through }];
+    return [{ key: jobPartitionKey(job), first, last: last < through ? last : through }];
   });
   const leftToDeadLetters = await deps.store.readDeadLetterOffsets(replayed);
   const events = aggregateGroup(live, leftToDeadLetters);
@@ -227,16 +226,16 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   const done = live.filter((job) => !failed.has(job));
   await deps.store.recordDeadLetterOffsets(
     done.flatMap((job) => {
-      const through = ledger.get(keyOf(job))?.through ?? -1n;
+      const through = ledger.get(jobPartitionKey(job))?.through ?? -1n;
       const first = BigInt(job.firstOffset);
       const offsets = (job.deadLetters ?? []).map((d) => first + BigInt(d)).filter((o) => o > through);
-      return offsets.length > 0 ? [{ key: keyOf(job), offsets }] : [];
+      return offsets.length > 0 ? [{ key: jobPartitionKey(job), offsets }] : [];
     }),
   );
   const advance = new Map<string, LedgerEntry>();
   for (const job of done) {
     if (job.maxTimestamp === undefined) continue;
-    const key = keyOf(job);
+    const key = jobPartitionKey(job);
     const before = advance.get(key);
     const through = BigInt(job.lastOffset);
     advance.set(key, {
@@ -248,7 +247,7 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
   // Also for a job that did not move the ledger (its data names no timestamps): what it holds.
   const ledgerMaxTimestamps = new Map<string, number>();
   for (const job of done) {
-    const key = keyOf(job);
+    const key = jobPartitionKey(job);
     const times = [ledger.get(key)?.maxTimestamp, advance.get(key)?.maxTimestamp].filter(
       (t): t is number => t !== undefined,
     );

@@ -11,7 +11,7 @@
 // With several workers, a partition's next job may go to another one: a group then waits its
 // hold in vain, at most once per group, and the partition is not awaited again until a job of it
 // comes here saying it is behind.
-import { partitionKey } from "../src/counting/plan-increments.js";
+import { jobPartitionKey } from "../src/counting/plan-increments.js";
 import type { ReadJobData } from "../src/queue/read-job.js";
 import type { Expected } from "./group-buffer.js";
 
@@ -21,8 +21,6 @@ const HOLD_SHARE = 0.25;
 const FIRST_HOLD_MS = 3_000;
 /** Events this old were not read live: they are a backlog (after an outage, a deploy). */
 const BACKLOG_AGE_MS = 10_000;
-
-const keyOf = (j: ReadJobData) => partitionKey(j.topic, j.partition, j.incarnation);
 
 export class ExpectedJobs implements Expected<ReadJobData> {
   /** Partitions whose latest job said more of them waits in Kafka. */
@@ -36,17 +34,17 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 
   /** A job was handed to this worker. */
   seen(job: ReadJobData): void {
-    if ((job.backlog ?? 0) > 0) this.behind.add(keyOf(job));
-    else this.behind.delete(keyOf(job));
+    if ((job.backlog ?? 0) > 0) this.behind.add(jobPartitionKey(job));
+    else this.behind.delete(jobPartitionKey(job));
   }
 
   applyStarted(jobs: readonly ReadJobData[]): void {
-    for (const k of jobs.map(keyOf)) this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
+    for (const k of jobs.map(jobPartitionKey)) this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
   }
 
   /** A group was applied in `appliedMs`, or failed (undefined: its time says nothing of the next). */
   applyEnded(jobs: readonly ReadJobData[], appliedMs?: number): void {
-    for (const k of jobs.map(keyOf)) {
+    for (const k of jobs.map(jobPartitionKey)) {
       const n = (this.applying.get(k) ?? 1) - 1;
       if (n > 0) this.applying.set(k, n);
       else this.applying.delete(k);
@@ -70,7 +68,7 @@ export class ExpectedJobs implements Expected<ReadJobData> {
   }
 
   private awaited(group: readonly ReadJobData[]): string[] {
-    const inGroup = new Set(group.map(keyOf));
+    const inGroup = new Set(group.map(jobPartitionKey));
     return [...this.behind].filter((k) => !inGroup.has(k) && !this.applying.has(k));
   }
 }

@@ -14,6 +14,11 @@ export function partitionKey(topic: string, partition: number, incarnation?: str
   return `${life.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24")}:${partition}`;
 }
 
+/** The partition key of the partition (of its topic life) a job's range was read from. */
+export function jobPartitionKey(job: Pick<ReadJobData, "topic" | "partition" | "incarnation">): string {
+  return partitionKey(job.topic, job.partition, job.incarnation);
+}
+
 /** article id -> partition key -> ascending offsets of the article's events in the group. */
 export type GroupEvents = Map<string, Map<string, bigint[]>>;
 
@@ -41,7 +46,7 @@ export function aggregateGroup(
 ): GroupEvents {
   const sets = new Map<string, Map<string, Set<bigint>>>();
   for (const job of jobs) {
-    const key = partitionKey(job.topic, job.partition, job.incarnation);
+    const key = jobPartitionKey(job);
     const first = BigInt(job.firstOffset);
     for (const [aid, deltas] of Object.entries(job.articles)) {
       let perPartition = sets.get(aid);
