@@ -5,7 +5,7 @@
 // restarted, a document of its articles refused); an outage fails the whole group.
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
-import { partitionKey } from "../src/counting/plan-increments.js";
+import { jobPartitionKey } from "../src/counting/plan-increments.js";
 import type { Logger } from "../src/logger.js";
 import { dropAppliedEvents } from "../src/queue/applied-events.js";
 import { isIncarnationOf } from "../src/queue/message-id.js";
@@ -68,11 +68,10 @@ export function startReadWorker(
       expected.applyStarted(jobs);
       try {
         const { outcome, failed } = await applyReadGroup(deps, jobs);
-        const ms = performance.now() - started;
-        appliedMs = ms;
+        appliedMs = performance.now() - started;
         const { ledgerMaxTimestamps: _, ...counts } = outcome;
-        log.debug({ ...counts, failed: failed.size, ms: Math.round(ms) }, "group applied");
-        onGroup?.(outcome, ms, jobs);
+        log.debug({ ...counts, failed: failed.size, ms: Math.round(appliedMs) }, "group applied");
+        onGroup?.(outcome, appliedMs, jobs);
         return { result: outcome, failed };
       } catch (err) {
         log.warn({ err, jobs: jobs.length }, "group failed; its jobs will be retried");
@@ -103,9 +102,7 @@ export function startReadWorker(
       // job over again while it is parked. The range returned is the range applied.
       expected.seen(data);
       const outcome = await buffer.add(data, data.events, readJobIdentity(data));
-      const ledgerMaxTimestamp = outcome.ledgerMaxTimestamps.get(
-        partitionKey(data.topic, data.partition, data.incarnation),
-      );
+      const ledgerMaxTimestamp = outcome.ledgerMaxTimestamps.get(jobPartitionKey(data));
       return {
         firstOffset: data.firstOffset,
         lastOffset: data.lastOffset,

@@ -138,16 +138,16 @@ export class Forwarder {
     // One job per fetch: the rest of the batch is fetched again after the job completes.
     const chunk = messages.slice(0, this.config.JOB_MAX_EVENTS);
     if (chunk.length === 0 || this.stopping || !control.isRunning() || control.isStale()) return;
-    const { job: range, deadLetters } = splitRange(
+    const { job: data, deadLetters } = splitRange(
       {
         topic,
         partition,
         incarnation: this.positioner.incarnationOf(entry),
         maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
+        highWatermark: batch.highWatermark,
       },
       chunk,
     );
-    const data = { ...range, ...backlogAfter(range.lastOffset, batch.highWatermark) };
     this.events?.consumed(data.events, deadLetters.length);
     try {
       const id = readJobId(data);
@@ -236,11 +236,4 @@ export class Forwarder {
         counts.set(s.cause, (counts.get(s.cause) ?? 0) + 1);
     return counts;
   }
-}
-
-/** What the partition held past a range when it was fetched: ReadJobData.backlog. */
-function backlogAfter(lastOffset: string, highWatermark: string | undefined): { backlog?: number } {
-  if (highWatermark === undefined || !/^\d+$/.test(highWatermark)) return {};
-  const left = BigInt(highWatermark) - 1n - BigInt(lastOffset);
-  return { backlog: left > 0n ? Number(left) : 0 };
 }

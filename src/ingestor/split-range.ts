@@ -12,6 +12,8 @@ export interface RangeSource {
   incarnation: string;
   partition: number;
   maxMessageBytes: number;
+  /** The offset after the partition's last message when it was fetched (decimal), if known. */
+  highWatermark?: string | undefined;
 }
 
 export interface SplitRange {
@@ -43,5 +45,13 @@ export function splitRange(
       toDeadLetter({ ...where, offset: m.offset, timestamp: m.timestamp }, m.value, parsed.reason),
     );
   }
-  return { job: builder.build(), deadLetters };
+  const job = builder.build();
+  return { job: { ...job, ...backlogAfter(job.lastOffset, source.highWatermark) }, deadLetters };
+}
+
+/** What the partition held past a range when it was fetched: ReadJobData.backlog. */
+function backlogAfter(lastOffset: string, highWatermark: string | undefined): { backlog?: number } {
+  if (highWatermark === undefined || !/^\d+$/.test(highWatermark)) return {};
+  const left = BigInt(highWatermark) - 1n - BigInt(lastOffset);
+  return { backlog: left > 0n ? Number(left) : 0 };
 }
