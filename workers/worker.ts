@@ -1,6 +1,5 @@
 // The worker process's parts: MongoDB store, Redis cache, the read-job worker and the
 // dead-letter worker.
-import { MongoClient } from "mongodb";
 import { ReadCache } from "../src/cache/read-cache.js";
 import type { Config } from "../src/config.js";
 import { startProbeServer } from "../src/http/probe-server.js";
@@ -11,6 +10,7 @@ import { queueConnection } from "../src/queue/redis-policy.js";
 import { blockingConnection, cacheConnection } from "../src/redis/connection.js";
 import { type GroupReport, startReporting } from "../src/status/process-reports.js";
 import { InteractiveStore } from "../src/store/interactives.js";
+import { connectMongo } from "../src/store/mongo-client.js";
 import { ArticleStateCache } from "./article-state-cache.js";
 import { startDeadLetterWorker } from "./dead-letter-worker.js";
 import { startReadWorker } from "./read-worker.js";
@@ -21,7 +21,7 @@ export interface WorkerProcess {
 
 export async function startWorkerProcess(config: Config, log: Logger): Promise<WorkerProcess> {
   const queueRedis = await queueConnection(config);
-  const mongo = await new MongoClient(config.MONGO_URL).connect();
+  const mongo = await connectMongo(config.MONGO_URL);
   const registry = createRegistry("worker");
   const m = workerMetrics(registry);
   const store = new InteractiveStore(mongo.db(config.MONGO_DB), (op, documents) => {

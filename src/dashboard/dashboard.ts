@@ -5,7 +5,6 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { FastifyInstance } from "fastify";
 import { logLevel } from "kafkajs";
-import { MongoClient } from "mongodb";
 import { ReadCache } from "../cache/read-cache.js";
 import type { Config } from "../config.js";
 import { startProbeServer } from "../http/probe-server.js";
@@ -16,6 +15,7 @@ import { type DeadLetterQueue, openQueues, type ReadQueue } from "../queue/queue
 import { queueConnection } from "../queue/redis-policy.js";
 import { cacheConnection } from "../redis/connection.js";
 import { InteractiveStore } from "../store/interactives.js";
+import { connectMongo } from "../store/mongo-client.js";
 import { type Credentials, dashboardCredentials, installAuth } from "./auth.js";
 import { readApi } from "./read-api.js";
 import { statusPage } from "./status-page.js";
@@ -106,7 +106,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const credentials = dashboardCredentials(config); // before connecting anything
   const redis = await queueConnection(config);
   const cacheRedis = cacheConnection(config);
-  const mongo = await new MongoClient(config.MONGO_URL).connect();
+  const mongo = await connectMongo(config.MONGO_URL);
   const store = new InteractiveStore(mongo.db(config.MONGO_DB));
   const cache = new ReadCache(cacheRedis);
   const { work, dead } = openQueues(config, redis);
