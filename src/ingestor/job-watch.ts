@@ -34,7 +34,10 @@ export class JobWatch {
   since = Date.now();
   cancelled = false;
   readonly done: Promise<void>;
-  private wakeUp = () => {};
+  /** Ends the current sleep; undefined while the watch is not sleeping. */
+  private endSleep: (() => void) | undefined;
+  /** Woken while not sleeping (reading the job): the next sleep ends at once, to read it again. */
+  private wokenAwake = false;
 
   constructor(
     readonly jobId: string,
@@ -52,13 +55,14 @@ export class JobWatch {
 
   /** Looks at the job now (it completed or failed: BullMQ's event stream said so). */
   wake(): void {
-    this.wakeUp();
+    if (this.endSleep !== undefined) this.endSleep();
+    else this.wokenAwake = true;
   }
 
   /** Stops watching, without committing (the partition is another's now, or the ingestor stops). */
   cancel(): void {
     this.cancelled = true;
-    this.wakeUp();
+    this.wake();
   }
 
   status(): PartitionStatus {
@@ -186,14 +190,23 @@ export class JobWatch {
     this.reason = reason;
   }
 
-  /** Sleeps `ms`, or less when woken (the job settled, the watch was cancelled). */
+  /**
+   * Sleeps `ms`, or less when woken (the job settled, the watch was cancelled), also when woken
+   * since the last sleep: what was read meanwhile may predate what woke it.
+   */
   private sleepUnlessWoken(ms: number): Promise<void> {
+    if (this.wokenAwake) {
+      this.wokenAwake = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
+      const end = () => {
         clearTimeout(timer);
+        this.endSleep = undefined;
         resolve();
       };
+      const timer = setTimeout(end, ms);
+      this.endSleep = end;
     });
   }
 }

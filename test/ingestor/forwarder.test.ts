@@ -80,6 +80,13 @@ class FakeSink implements JobSink {
       this.failInspects--;
       throw new Error("Connection is closed.");
     }
+    const found = this.seen(id);
+    this.inspected?.(id);
+    return found;
+  }
+  /** Called as each inspect() has read the job, before its answer arrives. */
+  inspected: ((id: string) => void) | undefined;
+  private seen(id: string): SinkJob | undefined {
     const job = this.jobs.get(id);
     // A completed job reports the range it applied: its own, unless a test says otherwise; and
     // the ledger's latest timestamp, here its own latest (as for a partition's first job).
@@ -94,7 +101,7 @@ class FakeSink implements JobSink {
         },
       };
     }
-    return job;
+    return job === undefined ? undefined : { ...job };
   }
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
     this.deadLetters.push(...letters);
@@ -130,6 +137,8 @@ interface SetupOptions {
   assign?: boolean;
   /** How often a held-back partition is checked again and logged (default 60 s). */
   repeatLogMs?: number;
+  /** How often a watch looks at its job when nothing woke it (default 5 ms). */
+  pollMs?: number;
   /** KAFKA_FROM_BEGINNING (default true). */
   fromBeginning?: boolean;
   /** Kafka's answer to reading a partition's position fails with this, while it returns one. */
@@ -166,7 +175,13 @@ async function setup(options: SetupOptions = {}) {
       committed: (_t, p, offset) => committedEvents.push(`${p}@${offset}`),
       skipped: (_t, p, n, cause) => skipped.push(`${p}:${n}${cause === "retention" ? "" : ` ${cause}`}`),
     },
-    { pollMs: 5, retryMinMs: 1, retryMaxMs: 5, repeatLogMs: options.repeatLogMs ?? 60_000, vanishedLimit: 3 },
+    {
+      pollMs: options.pollMs ?? 5,
+      retryMinMs: 1,
+      retryMaxMs: 5,
+      repeatLogMs: options.repeatLogMs ?? 60_000,
+      vanishedLimit: 3,
+    },
   );
   open.push(forwarder);
   const resolved: string[] = [];
@@ -255,6 +270,22 @@ test("a range becomes one job; the partition is paused until it completes, then 
   await until("resumed", () => !consumer.isPaused(0));
   assert.deepEqual(consumer.calls, ["pause 0", "commit 0@15", "seek 0@14", "resume 0"]);
   assert.deepEqual(forwarder.status(), []);
+});
+
+test("a job that settles while its watch reads it is seen at once, not at the next poll", async () => {
+  const { consumer, sink, forwarder, control } = await setup({ pollMs: 60_000 });
+  await forwarder.handleBatch(batch(0, 10, 5), control);
+  const [id, job] = sink.only();
+  await tick();
+  // The watch reads the job as waiting; it completes (and says so) before that answer arrives.
+  sink.inspected = () => {
+    sink.inspected = undefined;
+    job.state = "completed";
+    forwarder.jobSettled(id);
+  };
+  forwarder.jobSettled(id);
+  await until("committed", () => consumer.commits.length === 1, 100);
+  assert.deepEqual(consumer.commits, ["0@15"]);
 });
 
 test("a job says how much of its partition Kafka held past it when fetched", async () => {
