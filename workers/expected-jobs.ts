@@ -3,10 +3,11 @@
 // committed. While a backlog drains, a group therefore waits, for at most a quarter of the last
 // group's apply time, until every such partition whose job is not being applied has one in it:
 // one group then holds a range of each partition, and the hot articles are written once per
-// round instead of once per partition that happened to arrive first. Before the first group the
-// partitions are not known: a first group of a backlog (a job behind, or events older than
-// BACKLOG_AGE_MS) waits FIRST_HOLD_MS for the others' first ranges. Under live load jobs end at
-// the log's end (backlog 0) with fresh events, and no group waits.
+// round instead of once per partition that happened to arrive first. Before its first group a
+// worker knows of no partition: a first group of a backlog (a job behind, or events older than
+// BACKLOG_AGE_MS) waits, at most FIRST_HOLD_MS, until it holds a job of every partition of the
+// topic (ReadJobData.partitions; without it, the whole FIRST_HOLD_MS). Under live load jobs end
+// at the log's end (backlog 0) with fresh events, and no group waits.
 //
 // With several workers, a partition's next job may go to another one: a group then waits its
 // hold in vain, at most once per group, and the partition is not awaited again until a job of it
@@ -19,8 +20,11 @@ import type { Expected } from "./group-buffer.js";
 const HOLD_SHARE = 0.25;
 /** How long a first group of a backlog waits for the other partitions' first ranges. */
 const FIRST_HOLD_MS = 3_000;
-/** Events this old were not read live: they are a backlog (after an outage, a deploy). */
-const BACKLOG_AGE_MS = 10_000;
+/**
+ * Events this old were not read live (a live job's events wait one cycle of its partition, well
+ * under a second): they are a backlog (after an outage, a deploy, a worker's restart).
+ */
+const BACKLOG_AGE_MS = 2_000;
 
 export class ExpectedJobs implements Expected<ReadJobData> {
   /** Partitions whose latest job said more of them waits in Kafka. */
@@ -55,7 +59,10 @@ export class ExpectedJobs implements Expected<ReadJobData> {
   more(group: readonly ReadJobData[]): boolean {
     if (this.lastApplyMs !== undefined) return this.awaited(group).length > 0;
     const old = this.now() - BACKLOG_AGE_MS;
-    return group.some((j) => (j.backlog ?? 0) > 0 || (j.events > 0 && j.earliestEventTimestamp < old));
+    const backlog = group.some(
+      (j) => (j.backlog ?? 0) > 0 || (j.events > 0 && j.earliestEventTimestamp < old),
+    );
+    return backlog && !holdsEveryPartition(group);
   }
 
   holdMs(): number {
@@ -71,4 +78,20 @@ export class ExpectedJobs implements Expected<ReadJobData> {
     const inGroup = new Set(group.map(jobPartitionKey));
     return [...this.behind].filter((k) => !inGroup.has(k) && !this.applying.has(k));
   }
+}
+
+/**
+ * Whether the group holds a job of every partition of each topic life it has jobs of, as many as
+ * its jobs say the topic has (false when none says).
+ */
+function holdsEveryPartition(group: readonly ReadJobData[]): boolean {
+  const lives = new Map<string, { partitions: number; seen: Set<number> }>();
+  for (const job of group) {
+    const life = `${job.topic}\u0000${job.incarnation ?? ""}`;
+    const entry = lives.get(life) ?? { partitions: 0, seen: new Set<number>() };
+    entry.partitions = Math.max(entry.partitions, job.partitions ?? 0);
+    entry.seen.add(job.partition);
+    lives.set(life, entry);
+  }
+  return [...lives.values()].every((l) => l.partitions > 0 && l.seen.size >= l.partitions);
 }

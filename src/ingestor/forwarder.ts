@@ -145,6 +145,7 @@ export class Forwarder {
         incarnation: this.positioner.incarnationOf(entry),
         maxMessageBytes: this.config.MAX_MESSAGE_BYTES,
         highWatermark: batch.highWatermark,
+        partitions: entry.topicPartitions,
       },
       chunk,
     );

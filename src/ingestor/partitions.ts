@@ -47,6 +47,8 @@ export interface PartitionEntry {
    * kept while the partition stays ours: an open job goes on in it across assignments.
    */
   incarnation?: string;
+  /** How many partitions the topic had when this one was last positioned (ReadJobData.partitions). */
+  topicPartitions?: number;
   phase: Phase;
 }
 

@@ -60,6 +60,8 @@ export interface PartitionPosition {
    * metadata's `maxTimestamp`), or `high` when there is none; absent without it.
    */
   firstNewer?: bigint;
+  /** How many partitions the topic has (Kafka's answer for the log's range names them all). */
+  partitions?: number;
 }
 
 /**

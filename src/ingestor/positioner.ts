@@ -83,6 +83,7 @@ export class Positioner {
           position,
         );
         entry.incarnation = plan.incarnation;
+        if (position.partitions !== undefined) entry.topicPartitions = position.partitions;
         if (plan.kind === "hold") {
           this.block(entry, plan.reason ?? "held back");
           return;

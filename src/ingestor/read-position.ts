@@ -40,6 +40,7 @@ export function positionReader(admin: Admin, groupId: string): ReadPosition {
       committed,
       low: BigInt(r.low),
       high: BigInt(r.high),
+      partitions: range.length,
       ...(firstNewer === undefined ? {} : { firstNewer: BigInt(firstNewer) }),
     };
   };

@@ -14,6 +14,8 @@ export interface RangeSource {
   maxMessageBytes: number;
   /** The offset after the partition's last message when it was fetched (decimal), if known. */
   highWatermark?: string | undefined;
+  /** How many partitions the topic had when this one was positioned, if known. */
+  partitions?: number | undefined;
 }
 
 export interface SplitRange {
@@ -46,7 +48,11 @@ export function splitRange(
     );
   }
   const job = builder.build();
-  return { job: { ...job, ...backlogAfter(job.lastOffset, source.highWatermark) }, deadLetters };
+  const partitions = source.partitions === undefined ? {} : { partitions: source.partitions };
+  return {
+    job: { ...job, ...backlogAfter(job.lastOffset, source.highWatermark), ...partitions },
+    deadLetters,
+  };
 }
 
 /** What the partition held past a range when it was fetched: ReadJobData.backlog. */

@@ -42,6 +42,11 @@ export interface ReadJobData {
    */
   backlog?: number;
   /**
+   * How many partitions the topic had when this partition was positioned: a worker's first group
+   * waits for a job of each (see workers/expected-jobs.ts). Not part of the job's identity.
+   */
+  partitions?: number;
+  /**
    * Ascending offset deltas of the range's messages left to the dead-letter queue. The first job
    * applied for a range records them (dead-letter-offsets), and only those are ever counted as
    * dead letters: one message is counted once, as an event or as a dead letter, whatever
@@ -228,12 +233,14 @@ export function validateReadJobData(data: unknown): ReadJobData {
   if (d.deadLetters !== undefined) ascendingWithin(d.deadLetters, "deadLetters");
   if (d.events !== events) fail(`events is ${String(d.events)} but articles hold ${events}`);
   if (typeof d.earliestEventTimestamp !== "number") fail("earliestEventTimestamp");
-  // Only a hint for grouping (see backlog): one that is not a count is dropped, not failed.
-  if (
-    d.backlog !== undefined &&
-    !(typeof d.backlog === "number" && Number.isSafeInteger(d.backlog) && d.backlog >= 0)
-  )
-    delete d.backlog;
+  // Hints for grouping (see backlog, partitions): one that is not a count is dropped, not failed.
+  for (const [hint, least] of [
+    ["backlog", 0],
+    ["partitions", 1],
+  ] as const) {
+    const v = d[hint];
+    if (v !== undefined && !(typeof v === "number" && Number.isSafeInteger(v) && v >= least)) delete d[hint];
+  }
   for (const field of ["maxTimestamp", "originTimestamp", "lastTimestamp"] as const) {
     if (d[field] !== undefined && typeof d[field] !== "number") fail(field);
   }

@@ -167,6 +167,7 @@ async function setup(options: SetupOptions = {}) {
       return {
         committed: consumer.stored.get(partition),
         ...(logRange.get(partition) ?? { low: 0n, high: 1_000_000n }),
+        partitions: 4,
       };
     },
     log,
@@ -288,10 +289,11 @@ test("a job that settles while its watch reads it is seen at once, not at the ne
   assert.deepEqual(consumer.commits, ["0@15"]);
 });
 
-test("a job says how much of its partition Kafka held past it when fetched", async () => {
+test("a job says how much of its partition Kafka held past it when fetched, and of how many partitions", async () => {
   const { sink, forwarder, control } = await setup();
   await forwarder.handleBatch({ ...batch(0, 10, 5), highWatermark: "40" }, control);
   assert.equal(sink.only()[1].data.backlog, 25, "offsets 15..39");
+  assert.equal(sink.only()[1].data.partitions, 4, "the topic's partitions when positioned");
   const atEnd = await setup();
   await atEnd.forwarder.handleBatch({ ...batch(1, 10, 5), highWatermark: "15" }, atEnd.control);
   assert.equal(atEnd.sink.only()[1].data.backlog, 0);

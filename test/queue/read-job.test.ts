@@ -78,17 +78,20 @@ test("malformed job data fails at once, without retries", () => {
   }
 });
 
-test("a backlog that is not a count is dropped, not failed: it only guides grouping", () => {
+test("a backlog or partition count that is not a count is dropped, not failed: it only guides grouping", () => {
   const b = new ReadJobBuilder("t", 0);
   b.addEvent(0n, 1n, 0);
   const good = b.build();
   for (const backlog of [-1, "7", 1.5])
+    assert.equal(validateReadJobData({ ...good, backlog }).backlog, undefined, `backlog ${backlog}`);
+  for (const partitions of [0, "6", 2.5])
     assert.equal(
-      validateReadJobData({ ...good, backlog }).backlog,
+      validateReadJobData({ ...good, partitions }).partitions,
       undefined,
-      "a backlog that is no count is dropped",
+      `partitions ${partitions}`,
     );
   assert.equal(validateReadJobData({ ...good, backlog: 7 }).backlog, 7);
+  assert.equal(validateReadJobData({ ...good, backlog: 0, partitions: 6 }).partitions, 6);
 });
 
 test("a job of an earlier release, whose earliest event time is named firstTimestamp, is read", () => {

@@ -29,7 +29,22 @@ test("before any group was applied, a first group of a backlog waits 3 s for par
   assert.equal(e.more([atEnd]), false, "fresh events at the log's end: live load never waits");
   assert.equal(e.more([behind, atEnd]), true, "Kafka holds more of partition 0");
   assert.equal(e.more([job(1, 0)]), true, "events a minute old are a backlog, even at the log's end");
+  const restarted = { ...job(1, 0), earliestEventTimestamp: now - 3_000 };
+  assert.equal(e.more([restarted]), true, "events 3 s old were not read live");
   assert.equal(e.holdMs(), 3_000);
+});
+
+test("a first group of a backlog waits until it holds a job of every partition the topic has", () => {
+  const e = new ExpectedJobs(() => 1_700_000_060_000);
+  const of3 = (partition: number, incarnation = "") => ({
+    ...job(partition, 0),
+    partitions: 3,
+    ...(incarnation ? { incarnation } : {}),
+  });
+  assert.equal(e.more([of3(0), of3(2)]), true, "partition 1 not yet here");
+  assert.equal(e.more([of3(0), of3(2), of3(1)]), false, "all three partitions");
+  assert.equal(e.more([of3(0), of3(1), of3(2, "b")]), true, "another life of the topic counts apart");
+  assert.equal(e.more([job(0, 0), job(1, 0), job(2, 0)]), true, "no job says how many: the whole hold");
 });
 
 test("a failed group leaves the hold as the last applied group set it", () => {
