@@ -88,7 +88,9 @@ export class JobWatch {
       if (this.cancelled) return;
       let job: Awaited<ReturnType<JobSink["inspect"]>>;
       try {
-        job = await sink.inspect(jobId);
+        // An open job is only waited for, taken as holding the watched range: its data, with all
+        // its events, is read once it settled, and a range replaced meanwhile is followed then.
+        job = (await sink.isOpen(jobId)) ? { state: "waiting", data: this.data } : await sink.inspect(jobId);
         if (job === undefined) {
           // Redis lost the job (flushed, restored from an old snapshot, removed by hand): add it
           // again. Its events above the marks are applied; those below are skipped.

@@ -38,11 +38,18 @@ export interface JobSink {
   add(id: string, data: ReadJobData): Promise<void>;
   /** The job stored under `id`, or undefined when there is none. */
   inspect(id: string): Promise<SinkJob | undefined>;
+  /**
+   * Whether the job under `id` is still to be applied (waiting, active or delayed): its state
+   * alone, without its data, which holds all its events.
+   */
+  isOpen(id: string): Promise<boolean>;
   /** Stores dead letters, each under its own id (adding one twice keeps the first). */
   addDeadLetters(letters: readonly DeadLetterData[]): Promise<void>;
 }
 
 const knownStates = new Set<string>(["waiting", "active", "delayed", "completed", "failed"]);
+/** BullMQ's states of a job nobody has finished. */
+const openStates = new Set<string>(["waiting", "active", "delayed", "prioritized", "waiting-children"]);
 
 export class BullJobSink implements JobSink {
   constructor(
@@ -79,6 +86,10 @@ export class BullJobSink implements JobSink {
       ...(job.failedReason ? { failedReason: job.failedReason } : {}),
       ...(applied ? { applied } : {}),
     };
+  }
+
+  async isOpen(id: string): Promise<boolean> {
+    return openStates.has(await this.work.getJobState(id));
   }
 
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {

@@ -61,7 +61,7 @@ class FakeSink implements JobSink {
   readonly jobs = new Map<string, SinkJob>();
   readonly adds: string[] = [];
   readonly deadLetters: DeadLetterData[] = [];
-  /** inspect() throws while this is > 0 (Redis away). */
+  /** inspect() and isOpen() throw while this is > 0 (Redis away). */
   failInspects = 0;
   failAdds = 0;
   /** add() is taken but nothing is kept (a job removed as soon as it completes). */
@@ -76,16 +76,25 @@ class FakeSink implements JobSink {
     if (!this.jobs.has(id) && !this.forgetAdds) this.jobs.set(id, { state: "waiting", data });
   }
   async inspect(id: string): Promise<SinkJob | undefined> {
-    if (this.failInspects > 0) {
-      this.failInspects--;
-      throw new Error("Connection is closed.");
-    }
+    this.failIfAway();
     const found = this.seen(id);
     this.inspected?.(id);
     return found;
   }
-  /** Called as each inspect() has read the job, before its answer arrives. */
+  async isOpen(id: string): Promise<boolean> {
+    this.failIfAway();
+    const state = this.jobs.get(id)?.state;
+    this.inspected?.(id);
+    return state !== undefined && state !== "completed" && state !== "failed";
+  }
+  /** Called as each inspect() or isOpen() has read the job, before its answer arrives. */
   inspected: ((id: string) => void) | undefined;
+  private failIfAway(): void {
+    if (this.failInspects > 0) {
+      this.failInspects--;
+      throw new Error("Connection is closed.");
+    }
+  }
   private seen(id: string): SinkJob | undefined {
     const job = this.jobs.get(id);
     // A completed job reports the range it applied: its own, unless a test says otherwise; and
