@@ -22,7 +22,9 @@ const HOLD_SHARE = 0.25;
 const FIRST_HOLD_MS = 3_000;
 /**
  * Events this old were not read live (a live job's events wait one cycle of its partition, well
- * under a second): they are a backlog (after an outage, a deploy, a worker's restart).
+ * under a second): they are a backlog (after an outage, a deploy, a worker's restart). Kafka's
+ * timestamps are the producers' clocks: a producer more than this ahead of the worker's makes
+ * its first group under live load wait too, once, at most FIRST_HOLD_MS.
  */
 const BACKLOG_AGE_MS = 2_000;
 
@@ -87,7 +89,8 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 function holdsEveryPartition(group: readonly ReadJobData[]): boolean {
   const lives = new Map<string, { partitions: number; seen: Set<number> }>();
   for (const job of group) {
-    const life = `${job.topic}\u0000${job.incarnation ?? ""}`;
+    // A truncated partition's incarnation (`<incarnation>~<start>`) is of the same topic life.
+    const life = `${job.topic}\u0000${(job.incarnation ?? "").replace(/(~\d+)+$/, "")}`;
     const entry = lives.get(life) ?? { partitions: 0, seen: new Set<number>() };
     entry.partitions = Math.max(entry.partitions, job.partitions ?? 0);
     entry.seen.add(job.partition);

@@ -77,7 +77,7 @@ export async function startIngestor(
   queueGauges(registry, [work, dead]);
   const metrics = ingestorMetrics(registry);
   const readPosition = positionReader(admin, config.KAFKA_GROUP_ID);
-  const forwarder = new Forwarder(config, new BullJobSink(work, dead), consumer, readPosition, log, {
+  const forwarder = new Forwarder(config, new BullJobSink(work, dead, redis), consumer, readPosition, log, {
     consumed(valid, invalid) {
       metrics.consumed.inc({ result: "valid" }, valid);
       metrics.consumed.inc({ result: "dead_letter" }, invalid);

@@ -1,6 +1,7 @@
 // What the ingestor needs of the queues, as an interface: the forwarder is tested with a fake,
 // and runs on BullMQ through BullJobSink.
 import { Job } from "bullmq";
+import type { RedisClient } from "../redis/connection.js";
 import { type DeadLetterData, deadLetterId, deadLetterJobName } from "./dead-letter.js";
 import type { DeadLetterQueue, ReadQueue } from "./queues.js";
 import { type JobRange, type ReadJobData, readJobName } from "./read-job.js";
@@ -21,6 +22,13 @@ export interface SinkJob {
 
 type AppliedRange = NonNullable<SinkJob["applied"]>;
 
+/** Whether a job's stored data names a range (data removed from its hash reads as none). */
+function namesRange(data: unknown): boolean {
+  if (typeof data !== "object" || data === null) return false;
+  const { firstOffset, lastOffset } = data as Record<string, unknown>;
+  return typeof firstOffset === "string" && typeof lastOffset === "string";
+}
+
 /** The range a completed job's return value names, if it names one. */
 function appliedRange(returnvalue: unknown): AppliedRange | undefined {
   if (typeof returnvalue !== "object" || returnvalue === null) return undefined;
@@ -39,8 +47,8 @@ export interface JobSink {
   /** The job stored under `id`, or undefined when there is none. */
   inspect(id: string): Promise<SinkJob | undefined>;
   /**
-   * Whether the job under `id` is still to be applied (waiting, active or delayed): its state
-   * alone, without its data, which holds all its events.
+   * Whether the job under `id` is still to be applied (waiting, active or delayed) with its data:
+   * without reading that data, which holds all its events.
    */
   isOpen(id: string): Promise<boolean>;
   /** Stores dead letters, each under its own id (adding one twice keeps the first). */
@@ -55,6 +63,8 @@ export class BullJobSink implements JobSink {
   constructor(
     private readonly work: ReadQueue,
     private readonly dead: DeadLetterQueue,
+    /** The queues' Redis (commands). */
+    private readonly redis: RedisClient,
   ) {}
 
   async add(id: string, data: ReadJobData): Promise<void> {
@@ -65,9 +75,10 @@ export class BullJobSink implements JobSink {
     const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
     if (job === undefined) return undefined;
     const state = await job.getState();
-    if (state === "unknown") {
-      // The job's hash is there but it is in no list (Redis lost part of BullMQ's keys): add()
-      // would find the hash and do nothing. Remove the remains so that it can be added again.
+    if (state === "unknown" || !namesRange(job.data)) {
+      // The job's hash is there but it is in no list, or holds no range (Redis lost part of
+      // BullMQ's keys, or its data was removed by hand): add() would find the hash and do nothing,
+      // and no worker can apply it. Remove the remains so that it can be added again.
       await this.work.remove(id);
       return undefined;
     }
@@ -89,7 +100,13 @@ export class BullJobSink implements JobSink {
   }
 
   async isOpen(id: string): Promise<boolean> {
-    return openStates.has(await this.work.getJobState(id));
+    // A job listed whose hash lost its data (removed by hand, a partial restore) is not open:
+    // inspect() finds it gone and the watch adds it again.
+    const [state, hasData] = await Promise.all([
+      this.work.getJobState(id),
+      this.redis.hexists(this.work.toKey(id), "data"),
+    ]);
+    return openStates.has(state) && hasData === 1;
   }
 
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {

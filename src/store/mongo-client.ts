@@ -5,7 +5,7 @@
 // minute, about a third of an idle worker's CPU time (measured: 0.49 s a minute with it, 0.31 s
 // with a 5 s period). The pool also prunes when a connection is checked out or in, and with
 // minPoolSize 0 (the default) there is nothing to top up, so a 5 s period changes nothing else;
-// a minPoolSize set in the URL is reached within seconds instead of within 100 ms.
+// a minPoolSize set in the URL grows by one connection every 5 s instead of every 100 ms.
 //
 // MongoClient's options do not accept the setting (the driver keeps it for its own tests), but
 // the pool takes it from the client's parsed options, which connect() hands to each server's

@@ -57,6 +57,8 @@ class FakeConsumer implements ConsumerControl {
   }
 }
 
+const isOpen = (state: SinkJob["state"]) => state !== "completed" && state !== "failed";
+
 class FakeSink implements JobSink {
   readonly jobs = new Map<string, SinkJob>();
   readonly adds: string[] = [];
@@ -78,14 +80,17 @@ class FakeSink implements JobSink {
   async inspect(id: string): Promise<SinkJob | undefined> {
     this.failIfAway();
     const found = this.seen(id);
+    if (found !== undefined && isOpen(found.state)) this.openDataReads++;
     this.inspected?.(id);
     return found;
   }
+  /** Reads of a job's data (all its events) while it was open. */
+  openDataReads = 0;
   async isOpen(id: string): Promise<boolean> {
     this.failIfAway();
     const state = this.jobs.get(id)?.state;
     this.inspected?.(id);
-    return state !== undefined && state !== "completed" && state !== "failed";
+    return state !== undefined && isOpen(state);
   }
   /** Called as each inspect() or isOpen() has read the job, before its answer arrives. */
   inspected: ((id: string) => void) | undefined;
@@ -272,8 +277,10 @@ test("a range becomes one job; the partition is paused until it completes, then 
   assert.deepEqual([job.data.firstOffset, job.data.lastOffset, job.data.events], ["10", "14", 5]);
   assert.deepEqual(resolved, ["14"]);
   assert.ok(consumer.isPaused(0));
+  const reads = sink.openDataReads;
   await tick();
   assert.deepEqual(consumer.commits, [], "nothing committed while the job is open");
+  assert.equal(sink.openDataReads, reads, "an open job's state is watched, not its events");
   job.state = "completed";
   forwarder.jobSettled(id);
   await until("committed", () => consumer.commits.length === 1);

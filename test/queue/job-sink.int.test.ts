@@ -13,7 +13,7 @@ const config = testConfig();
 const redis = commandConnection(config);
 const workerRedis = blockingConnection(config);
 const queues = openQueues(config, redis);
-const sink = new BullJobSink(queues.work, queues.dead);
+const sink = new BullJobSink(queues.work, queues.dead, redis);
 
 after(async () => {
   await queues.work.obliterate({ force: true });
@@ -42,4 +42,16 @@ test("a job is open until a worker settled it; then it is read with the range ap
   assert.equal(job?.state, "completed");
   assert.deepEqual(job?.data, data);
   assert.deepEqual(job?.applied, { firstOffset: "100", lastOffset: "100" });
+});
+
+test("a job still listed whose data was removed is not open: the watch finds it gone", async () => {
+  const b = new ReadJobBuilder(config.KAFKA_TOPIC, 1);
+  b.addEvent(200n, 7n, 1_700_000_000_000);
+  await sink.add("k", b.build());
+  await redis.hdel(queues.work.toKey("k"), "data");
+  assert.equal(await queues.work.getJobState("k"), "waiting");
+  assert.equal(await sink.isOpen("k"), false);
+  assert.equal(await sink.inspect("k"), undefined, "its remains are removed");
+  await sink.add("k", b.build());
+  assert.equal(await sink.isOpen("k"), true, "so that it can be added again");
 });

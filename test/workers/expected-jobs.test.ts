@@ -44,6 +44,7 @@ test("a first group of a backlog waits until it holds a job of every partition t
   assert.equal(e.more([of3(0), of3(2)]), true, "partition 1 not yet here");
   assert.equal(e.more([of3(0), of3(2), of3(1)]), false, "all three partitions");
   assert.equal(e.more([of3(0), of3(1), of3(2, "b")]), true, "another life of the topic counts apart");
+  assert.equal(e.more([of3(0), of3(1), of3(2, "~500")]), false, "a truncated partition is of the same life");
   assert.equal(e.more([job(0, 0), job(1, 0), job(2, 0)]), true, "no job says how many: the whole hold");
 });
 
