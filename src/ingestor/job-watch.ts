@@ -115,7 +115,10 @@ export class JobWatch {
       errors.reset();
       if (this.cancelled) return;
       vanished = 0;
-      if (!sameRange(job.data, this.data)) {
+      // Data naming another partition or first message (edited by hand) is not this range's job:
+      // committing what it says could move another partition past reads never applied.
+      const foreign = !sameFirstMessage(job.data, this.data);
+      if (!foreign && !sameRange(job.data, this.data)) {
         // Someone replaced the job under this id with another range: its range is what will
         // be applied, so it is what gets committed.
         log.warn(
@@ -126,12 +129,22 @@ export class JobWatch {
       }
       // Completed, the job says which range its worker applied: only that range, when it is the
       // job's own, may be committed.
-      if (job.state === "completed" && job.applied !== undefined && sameRange(job.applied, this.data)) {
+      if (
+        !foreign &&
+        job.state === "completed" &&
+        job.applied !== undefined &&
+        sameRange(job.applied, this.data)
+      ) {
         maxTimestamp = job.applied.ledgerMaxTimestamp;
         break;
       }
-      const held: [HoldCause, string] | undefined =
-        job.state === "failed"
+      const held: [HoldCause, string] | undefined = foreign
+        ? [
+            "job-range",
+            `its data names ${describeFirst(job.data)}, not this job's ${describeFirst(this.data)} ` +
+              "(was its data edited?); remove the job and it is added again from its own range",
+          ]
+        : job.state === "failed"
           ? ["job-failed", job.failedReason ?? "failed all its attempts"]
           : job.state === "completed"
             ? [
@@ -266,4 +279,18 @@ export async function submitJob(
     }
     // Removed between add and read (retention): add again.
   }
+}
+
+/** Whether two jobs' data name the same first message: topic, its life, partition and offset. */
+function sameFirstMessage(a: ReadJobData, b: ReadJobData): boolean {
+  return (
+    a.topic === b.topic &&
+    (a.incarnation ?? "") === (b.incarnation ?? "") &&
+    a.partition === b.partition &&
+    a.firstOffset === b.firstOffset
+  );
+}
+
+function describeFirst(d: ReadJobData): string {
+  return `${d.topic}${d.incarnation ? `(${d.incarnation})` : ""} partition ${d.partition} from offset ${d.firstOffset}`;
 }

@@ -426,6 +426,27 @@ test("a job completed with another range than its data holds the partition back;
   assert.deepEqual(consumer.commits, ["0@400"]);
 });
 
+test("a job whose data was edited to name another partition commits nothing; removed, it is added again", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  await forwarder.handleBatch(batch(0, 10, 5), control);
+  const [id, job] = sink.only();
+  sink.jobs.set(id, { ...job, state: "completed", data: { ...job.data, partition: 3 } });
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.cause, "job-range");
+  assert.match(
+    forwarder.status()[0]?.reason ?? "",
+    /names reads partition 3 from offset 10, not this job's reads partition 0/,
+  );
+  await tick(30);
+  assert.deepEqual(consumer.commits, [], "neither partition 3's offset nor partition 0's");
+  sink.jobs.delete(id);
+  await until("added again", () => sink.jobs.has(id));
+  assert.equal(sink.jobs.get(id)?.data.partition, 0, "from its own range");
+  (sink.jobs.get(id) as SinkJob).state = "completed";
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["0@15"]);
+});
+
 test("a partition revoked mid-job is neither committed nor resumed", async () => {
   const { consumer, sink, forwarder, control } = await setup();
   await forwarder.handleBatch(batch(0, 0, 3), control);
