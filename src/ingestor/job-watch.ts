@@ -11,7 +11,7 @@ import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
 import { type ReadJobData, sameRange } from "../queue/read-job.js";
 import type { ConsumerControl } from "./consumer-control.js";
-import type { HoldCause, PartitionState, PartitionStatus } from "./partition-status.js";
+import { type HoldCause, type PartitionState, type PartitionStatus, WHAT_TO_DO } from "./partition-status.js";
 import { encodeLastApplied } from "./plan-position.js";
 import { Backoff, type ForwarderTiming, wait } from "./timing.js";
 
@@ -115,9 +115,9 @@ export class JobWatch {
       errors.reset();
       if (this.cancelled) return;
       vanished = 0;
-      // Data naming another partition or first message (edited by hand) is not this range's job:
-      // committing what it says could move another partition past reads never applied.
-      const foreign = !sameFirstMessage(job.data, this.data);
+      // Data naming another partition or first message, or no range (written by hand), is not this
+      // range's job: committing what it says could move another partition past reads never applied.
+      const foreign = !followable(job.data, this.data);
       if (!foreign && !sameRange(job.data, this.data)) {
         // Someone replaced the job under this id with another range: its range is what will
         // be applied, so it is what gets committed.
@@ -140,9 +140,8 @@ export class JobWatch {
       }
       const held: [HoldCause, string] | undefined = foreign
         ? [
-            "job-range",
-            `its data names ${describeFirst(job.data)}, not this job's ${describeFirst(this.data)} ` +
-              "(was its data edited?); remove the job and it is added again from its own range",
+            "job-data",
+            `its data names ${describeRange(job.data)}, not a range of ${describeRange(this.data, false)}`,
           ]
         : job.state === "failed"
           ? ["job-failed", job.failedReason ?? "failed all its attempts"]
@@ -165,7 +164,7 @@ export class JobWatch {
               cause: this.cause,
               reason: this.reason,
             },
-            "partition held back: its job did not apply its range; retry it (dashboard) and the partition resumes",
+            `partition held back: its job did not apply its range; ${WHAT_TO_DO[held[0]]}`,
           );
         }
       } else if (this.state === "held-back") {
@@ -269,6 +268,14 @@ export async function submitJob(
     await ctx.sink.add(id, data);
     const job = await ctx.sink.inspect(id);
     if (job !== undefined) {
+      if (!followable(job.data, data)) {
+        // Its watch holds the partition back (job-data) until the job is removed and added again.
+        ctx.log.error(
+          { jobId: id, found: describeRange(job.data) },
+          "the job under this id names another range",
+        );
+        return data;
+      }
       if (job.data.lastOffset !== data.lastOffset) {
         ctx.log.info(
           { jobId: id, found: job.data.lastOffset, fetched: data.lastOffset },
@@ -281,16 +288,25 @@ export async function submitJob(
   }
 }
 
-/** Whether two jobs' data name the same first message: topic, its life, partition and offset. */
-function sameFirstMessage(a: ReadJobData, b: ReadJobData): boolean {
+/**
+ * Whether a job found under an id may be followed by the watch of `own`: it names the same first
+ * message (topic, its life, partition, offset) and a range from it (a re-read of the range may
+ * have fetched more or fewer messages).
+ */
+function followable(found: ReadJobData, own: ReadJobData): boolean {
   return (
-    a.topic === b.topic &&
-    (a.incarnation ?? "") === (b.incarnation ?? "") &&
-    a.partition === b.partition &&
-    a.firstOffset === b.firstOffset
+    found.topic === own.topic &&
+    (found.incarnation ?? "") === (own.incarnation ?? "") &&
+    found.partition === own.partition &&
+    found.firstOffset === own.firstOffset &&
+    typeof found.lastOffset === "string" &&
+    /^\d{1,19}$/.test(found.lastOffset) &&
+    BigInt(found.lastOffset) >= BigInt(own.firstOffset)
   );
 }
 
-function describeFirst(d: ReadJobData): string {
-  return `${d.topic}${d.incarnation ? `(${d.incarnation})` : ""} partition ${d.partition} from offset ${d.firstOffset}`;
+function describeRange(d: ReadJobData, withLast = true): string {
+  const life = d.incarnation ? `(${d.incarnation})` : "";
+  const last = withLast ? `-${String(d.lastOffset)}` : "";
+  return `${String(d.topic)}${life} partition ${String(d.partition)} offsets ${String(d.firstOffset)}${last}`;
 }

@@ -12,8 +12,10 @@ export type PartitionState = "waiting" | "held-back" | "committing";
  * interactive_partitions_held_back gauge's label, /readyz, status) shows:
  * - job-failed: its job failed all its attempts; retry it in the dashboard;
  * - job-vanished: its job keeps vanishing from Redis (evicted, flushed, KEEP_COMPLETED_* too low);
- * - job-range: its job completed having applied another range than its data, or its data names
- *   another partition or first message than its id (data edited?); retry or remove it;
+ * - job-range: its job completed having applied another range than its data (data edited?);
+ *   retry it;
+ * - job-data: its job's data, written by hand, names another partition or first message than
+ *   its id, or no range; remove the job (a retry would apply it), its ingestor adds it again;
  * - log-replaced: the log is not the one its position came from (topic re-created or replaced);
  * - positioning: its position cannot be read (Kafka's admin calls fail); retried by itself;
  * - watcher-stopped: a bug stopped the watch of its job; restart the ingestor.
@@ -22,6 +24,7 @@ export const HOLD_CAUSES = [
   "job-failed",
   "job-vanished",
   "job-range",
+  "job-data",
   "log-replaced",
   "positioning",
   "watcher-stopped",
@@ -32,8 +35,9 @@ export type HoldCause = (typeof HOLD_CAUSES)[number];
 export const WHAT_TO_DO: Record<HoldCause, string> = {
   "job-failed": "fix what its error names, then retry the job in Bull Board",
   "job-vanished": "Redis is losing keys: check maxmemory-policy noeviction and KEEP_COMPLETED_*",
-  "job-range":
-    "the job's data was changed: retry the job in Bull Board, or remove it (its ingestor adds it again from its own range)",
+  "job-range": "the job's data was changed: retry the job in Bull Board",
+  "job-data":
+    "the job's data names another range than its id: remove the job in Bull Board (do not retry it); its ingestor adds it again from the range it read",
   "log-replaced":
     "read the reason: a log truncated (unclean leader election) reads on by itself once newer " +
     "messages arrive; a topic re-created or replaced needs a new KAFKA_TOPIC_INCARNATION " +

@@ -54,7 +54,7 @@ export function ingestorGauges(
   new Gauge({
     name: "interactive_partitions_held_back",
     help:
-      "Partitions of this ingestor held back, by cause: job-failed, job-vanished, job-range, " +
+      "Partitions of this ingestor held back, by cause: job-failed, job-vanished, job-range, job-data, " +
       "log-replaced, positioning, watcher-stopped (see docs/reliability.md)",
     labelNames: ["cause"],
     registers: [registry],

@@ -432,16 +432,35 @@ test("a job whose data was edited to name another partition commits nothing; rem
   const [id, job] = sink.only();
   sink.jobs.set(id, { ...job, state: "completed", data: { ...job.data, partition: 3 } });
   await until("held back", () => forwarder.status()[0]?.state === "held-back");
-  assert.equal(forwarder.status()[0]?.cause, "job-range");
+  assert.equal(forwarder.status()[0]?.cause, "job-data");
   assert.match(
     forwarder.status()[0]?.reason ?? "",
-    /names reads partition 3 from offset 10, not this job's reads partition 0/,
+    /names reads partition 3 offsets 10-14, not a range of reads partition 0 offsets 10/,
   );
   await tick(30);
   assert.deepEqual(consumer.commits, [], "neither partition 3's offset nor partition 0's");
   sink.jobs.delete(id);
   await until("added again", () => sink.jobs.has(id));
   assert.equal(sink.jobs.get(id)?.data.partition, 0, "from its own range");
+  (sink.jobs.get(id) as SinkJob).state = "completed";
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(consumer.commits, ["0@15"]);
+});
+
+test("a range whose job, found by its id, names another partition is held back, not followed", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  const id = `${TOPIC}-p0-o10-t1700000000010`;
+  const edited = await setup();
+  await edited.forwarder.handleBatch(batch(3, 10, 5), edited.control);
+  sink.jobs.set(id, { ...edited.sink.only()[1], state: "completed" });
+  await forwarder.handleBatch(batch(0, 10, 5), control);
+  await until("held back", () => forwarder.status()[0]?.state === "held-back");
+  assert.equal(forwarder.status()[0]?.partition, 0);
+  assert.equal(forwarder.status()[0]?.cause, "job-data");
+  await tick(30);
+  assert.deepEqual(consumer.commits, []);
+  sink.jobs.delete(id);
+  await until("added again", () => sink.jobs.get(id)?.data.partition === 0);
   (sink.jobs.get(id) as SinkJob).state = "completed";
   await until("committed", () => consumer.commits.length === 1);
   assert.deepEqual(consumer.commits, ["0@15"]);
