@@ -13,6 +13,7 @@
 // hold in vain, at most once per group, and the partition is not awaited again until a job of it
 // comes here saying it is behind.
 import { jobPartitionKey } from "../src/counting/plan-increments.js";
+import { untruncatedIncarnation } from "../src/queue/message-id.js";
 import type { ReadJobData } from "../src/queue/read-job.js";
 import type { Expected } from "./group-buffer.js";
 
@@ -89,8 +90,7 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 function holdsEveryPartition(group: readonly ReadJobData[]): boolean {
   const lives = new Map<string, { partitions: number; seen: Set<number> }>();
   for (const job of group) {
-    // A truncated partition's incarnation (`<incarnation>~<start>`) is of the same topic life.
-    const life = `${job.topic}\u0000${(job.incarnation ?? "").replace(/(~\d+)+$/, "")}`;
+    const life = `${job.topic}\u0000${untruncatedIncarnation(job.incarnation ?? "")}`;
     const entry = lives.get(life) ?? { partitions: 0, seen: new Set<number>() };
     entry.partitions = Math.max(entry.partitions, job.partitions ?? 0);
     entry.seen.add(job.partition);

@@ -26,11 +26,17 @@ export function truncatedIncarnation(incarnation: string, start: bigint): string
   return `${incarnation}~${start}`;
 }
 
-/** Whether a partition's incarnation is `incarnation` or a truncated partition's of it. */
+/** The incarnation of the topic life a partition's incarnation is of: without its truncations. */
+export function untruncatedIncarnation(partitionIncarnation: string): string {
+  return partitionIncarnation.replace(/(~\d{1,19})+$/, "");
+}
+
+/**
+ * Whether a partition's incarnation is `incarnation` (a KAFKA_TOPIC_INCARNATION, which holds no
+ * `~`) or a truncated partition's of it.
+ */
 export function isIncarnationOf(partitionIncarnation: string, incarnation: string): boolean {
-  if (partitionIncarnation === incarnation) return true;
-  const truncations = partitionIncarnation.slice(incarnation.length);
-  return partitionIncarnation.startsWith(incarnation) && /^(~\d{1,19})+$/.test(truncations);
+  return untruncatedIncarnation(partitionIncarnation) === incarnation;
 }
 
 /**
