@@ -3,17 +3,15 @@
 // since, keeps its data.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Job, Worker } from "bullmq";
+import { Job } from "bullmq";
 import { dropAppliedEvents } from "../../src/queue/applied-events.js";
-import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder, type ReadJobData, validateReadJobData } from "../../src/queue/read-job.js";
-import { blockingConnection, commandConnection } from "../../src/redis/connection.js";
 import { testConfig } from "../support/env.js";
+import { queueFixture } from "../support/queues.js";
 
 const config = testConfig();
-const redis = commandConnection(config);
-const workerRedis = blockingConnection(config);
-const queues = openQueues(config, redis);
+const fixture = queueFixture(config);
+const { redis, queues } = fixture;
 const toKey = (type: string) => queues.work.toKey(type);
 
 function range(first: number, last: number): ReadJobData {
@@ -25,24 +23,13 @@ function range(first: number, last: number): ReadJobData {
 /** Adds a job and completes it with `result`, as a worker does; returns it as stored. */
 async function completed(id: string, data: ReadJobData, result: unknown): Promise<Job<ReadJobData>> {
   await queues.work.add("j", data, { jobId: id });
-  const worker = new Worker(config.WORK_QUEUE, async () => result, {
-    connection: workerRedis,
-    prefix: config.QUEUE_PREFIX,
-  });
-  const done = new Promise<void>((resolve) => worker.once("completed", () => resolve()));
-  await done;
-  await worker.close();
+  await fixture.completeNext(result);
   const job = await Job.fromId<ReadJobData>(queues.work, id);
   assert.ok(job?.finishedOn !== undefined);
   return job;
 }
 
-after(async () => {
-  await queues.work.obliterate({ force: true });
-  await Promise.all([queues.work.close(), queues.dead.close()]);
-  redis.disconnect();
-  workerRedis.disconnect();
-});
+after(() => fixture.close());
 
 test("a completed job keeps its range and drops its events; the data stays valid and empty", async () => {
   const data = range(100, 199);

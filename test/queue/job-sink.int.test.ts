@@ -2,25 +2,17 @@
 // it, and a settled job is read with its data and the range its worker applied.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Worker } from "bullmq";
 import { BullJobSink } from "../../src/queue/job-sink.js";
-import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder } from "../../src/queue/read-job.js";
-import { blockingConnection, commandConnection } from "../../src/redis/connection.js";
 import { testConfig } from "../support/env.js";
+import { queueFixture } from "../support/queues.js";
 
 const config = testConfig();
-const redis = commandConnection(config);
-const workerRedis = blockingConnection(config);
-const queues = openQueues(config, redis);
+const fixture = queueFixture(config);
+const { redis, queues } = fixture;
 const sink = new BullJobSink(queues.work, queues.dead, redis);
 
-after(async () => {
-  await queues.work.obliterate({ force: true });
-  await Promise.all([queues.work.close(), queues.dead.close()]);
-  redis.disconnect();
-  workerRedis.disconnect();
-});
+after(() => fixture.close());
 
 test("a job is open until a worker settled it; then it is read with the range applied", async () => {
   const b = new ReadJobBuilder(config.KAFKA_TOPIC, 0);
@@ -30,12 +22,7 @@ test("a job is open until a worker settled it; then it is read with the range ap
   assert.equal(await sink.isOpen("j"), true, "waiting");
   assert.equal(await sink.isOpen("none"), false, "no such job");
 
-  const worker = new Worker(config.WORK_QUEUE, async () => ({ firstOffset: "100", lastOffset: "100" }), {
-    connection: workerRedis,
-    prefix: config.QUEUE_PREFIX,
-  });
-  await new Promise<void>((resolve) => worker.once("completed", () => resolve()));
-  await worker.close();
+  await fixture.completeNext({ firstOffset: "100", lastOffset: "100" });
 
   assert.equal(await sink.isOpen("j"), false, "completed");
   const job = await sink.inspect("j");

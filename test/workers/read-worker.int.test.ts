@@ -9,19 +9,17 @@ import { Job } from "bullmq";
 import { MongoClient } from "mongodb";
 import { pino } from "pino";
 import { ReadCache } from "../../src/cache/read-cache.js";
-import { openQueues } from "../../src/queue/queues.js";
 import { ReadJobBuilder, type ReadJobData, readJobId } from "../../src/queue/read-job.js";
-import { blockingConnection, commandConnection } from "../../src/redis/connection.js";
 import { InteractiveStore } from "../../src/store/interactives.js";
 import { type ReadJobResult, startReadWorker } from "../../workers/read-worker.js";
 import { testConfig } from "../support/env.js";
+import { queueFixture } from "../support/queues.js";
 
 const config = testConfig({ GROUP_MAX_WAIT_MS: "10", GROUP_MAX_JOBS: "4", WORKER_CONCURRENCY: "2" });
 const mongo = new MongoClient(config.MONGO_URL);
-const redis = commandConnection(config);
-const workerRedis = blockingConnection(config);
+const fixture = queueFixture(config);
+const { redis, workerRedis, queues } = fixture;
 const store = new InteractiveStore(mongo.db(config.MONGO_DB));
-const queues = openQueues(config, redis);
 
 /** One article per offset from `first` to `last`, all sent at one time. */
 function range(first: number, last: number): ReadJobData {
@@ -36,12 +34,9 @@ before(async () => {
 });
 
 after(async () => {
-  await queues.work.obliterate({ force: true });
-  await Promise.all([queues.work.close(), queues.dead.close()]);
+  await fixture.close();
   await mongo.db(config.MONGO_DB).dropDatabase();
   await mongo.close();
-  redis.disconnect();
-  workerRedis.disconnect();
 });
 
 test("a job re-added under its id with a longer range, while the first is parked in a group, is applied for its whole range", async () => {
