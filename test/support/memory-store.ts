@@ -94,8 +94,8 @@ export class MemoryStore implements ArticleStore {
       }
       const doc = this.docs.get(plan.aid);
       const version = doc === undefined ? undefined : ((doc.v as number | null | undefined) ?? null);
-      if (doc !== undefined && version !== plan.expectedVersion) {
-        result.conflicts.add(plan.aid); // the filter missed; the upsert hit the existing _id
+      if (doc !== undefined && (plan.creates || version !== plan.expectedVersion)) {
+        result.conflicts.add(plan.aid); // the insert, or the upsert whose filter missed, hit the existing _id
         continue;
       }
       const next: MemoryDoc = doc ?? { readCnt: 0, marks: new Map() };

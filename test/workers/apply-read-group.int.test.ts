@@ -257,6 +257,7 @@ test("remembered states: a warm article is written with no read; one changed mea
     if (e.commandName === "find" && JSON.stringify(e.command.filter).includes("article:"))
       commands.push("find");
     if (e.commandName === "update" && e.command.update === "interactives") commands.push("update");
+    if (e.commandName === "insert" && e.command.insert === "interactives") commands.push("insert");
   });
   await watched.connect();
   try {
@@ -267,9 +268,9 @@ test("remembered states: a warm article is written with no read; one changed mea
     };
     const theirs = { store, cache, states: new ArticleStateCache(1000) };
     const aids = [8000n, 8001n, 8002n];
-    // New documents: planned as absent, written without a read.
+    // New documents: planned as absent, inserted without a read.
     await applyReadGroup(mine, [job(12, 0n, aids)]);
-    assert.deepEqual(commands, ["update"]);
+    assert.deepEqual(commands, ["insert"]);
     // Warm: this worker wrote them last, so no read again.
     commands.length = 0;
     await applyReadGroup(mine, [job(12, 3n, aids)]);
