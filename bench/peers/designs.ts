@@ -172,8 +172,9 @@ const ceiling: Design = {
 /**
  * `oracle`: the limit of any exact counter on this MongoDB. A consumer reads every event and sums
  * per article in memory; then each distinct article is written once, `$inc` upserts on (biz,
- * biz_id) in unordered bulks of 5,000. No cache, no marks, no versions. Done when the last bulk is
- * acknowledged.
+ * biz_id) in unordered bulks of 5,000, in biz_id order (on the test server keys in order cost a
+ * third less per document than in the order the events came). No cache, no marks, no versions.
+ * Done when the last bulk is acknowledged.
  */
 const oracle: Design = {
   writes: true,
@@ -190,7 +191,7 @@ const oracle: Design = {
     const writeAll = async () => {
       const now = Long.fromNumber(Date.now());
       const $setOnInsert = { ctime: now, utime: now, like_cnt: Long.ZERO, collect_cnt: Long.ZERO };
-      const entries = [...sums];
+      const entries = [...sums].sort(([a], [b]) => Number(a) - Number(b));
       for (let i = 0; i < entries.length; i += 5000) {
         const bulk = entries.slice(i, i + 5000);
         const ops = bulk.map(([aid, n]): AnyBulkWriteOperation<GoRow> => {
