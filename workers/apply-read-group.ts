@@ -1,6 +1,6 @@
 // Applies one group of read jobs: check each job against its partition's ledger, aggregate per
-// article, read the stored per-partition marks, write MongoDB (one unordered bulk of conditional
-// `$inc` upserts), then the Redis cache (one round trip: each cached hash that holds the version
+// article, read the stored per-partition marks, write MongoDB (one unordered bulk of compare-and-set
+// `$inc` upserts, and inserts of new documents), then the Redis cache (one round trip: each cached hash that holds the version
 // a write started from is brought to the next; an older one is dropped), then move the ledger.
 //
 // A whole-group failure (MongoDB or Redis away) throws. A failure that belongs to some jobs only
@@ -146,9 +146,9 @@ export async function applyReadGroup(deps: ApplyDeps, jobs: readonly ReadJobData
       break;
     }
     // First round: plan from what this worker last wrote, with no read. An article it has not
-    // written is planned as a document the pipeline never wrote (no version, no marks) when such
-    // guesses have been mostly right lately; a wrong plan of either kind only collides (the
-    // version differs) and the article is read and planned again in the next round.
+    // written is planned as a new document (inserted) when such guesses have been mostly right
+    // lately; a wrong plan of either kind only collides (the document exists, or its version
+    // differs) and the article is read and planned again in the next round.
     const states = new Map<string, StoredState>();
     let toRead = todo;
     if (round === 0 && known !== undefined) {

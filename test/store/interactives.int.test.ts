@@ -57,8 +57,8 @@ function plan(aid: string, delta: number, expected: "creates" | number | null, m
 
 test("one bulk of creates and updates: each collision is reported as its own article's, the rest applied", async () => {
   const interactives = mongo.db(config.MONGO_DB).collection("interactives");
-  // 510 and 511 exist (one written by the pipeline, one without a version, as the importer
-  // leaves it); 512 is (biz, biz_id) of a document under another _id.
+  // 510 and 511 exist (one written by the pipeline, one without a version, as written by hand or
+  // an older tool); 512 is (biz, biz_id) of a document under another _id.
   await store.applyPlans("article", [plan("510", 3, "creates", 1n)], Date.now());
   await interactives.insertOne(
     {
