@@ -154,7 +154,7 @@ const DESCRIPTIONS: Record<DesignName, [table: string, chart: string, runs: stri
   oracle: [
     "the limit: whole backlog summed in memory, each distinct article written once",
     "the limit: each distinct article written once",
-    "the limit of any exact counter on this MongoDB: a kafkajs consumer reads the whole backlog and sums per article in memory, then writes each distinct article once, `updateOne({biz, biz_id}, {$inc: {read_cnt: n}, $setOnInsert: {...}}, {upsert: true})` in unordered bulks of 5,000 in biz_id order, on the unique (biz, biz_id) index; no cache, no marks, no versions. Its doc ops per 1k events are the distinct-articles minimum.",
+    "the limit the issue set (a design that inserts the documents it knows are new can pass it, see below): a kafkajs consumer reads the whole backlog and sums per article in memory, then writes each distinct article once, `updateOne({biz, biz_id}, {$inc: {read_cnt: n}, $setOnInsert: {...}}, {upsert: true})` in unordered bulks of 5,000 in biz_id order, on the unique (biz, biz_id) index; no cache, no marks, no versions. Its doc ops per 1k events are the distinct-articles minimum.",
     "#888",
   ],
   seed: [
