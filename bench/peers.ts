@@ -1,6 +1,6 @@
 // Side-by-side benchmark (`npm run bench:peers`): one backlog of ReadEvents in the Go producer's
-// format, drained in turn by the read+parse ceiling, the oracle (the limit of any exact counter
-// on this MongoDB), the Go service's per-message path, naive BullMQ and this pipeline
+// format, drained in turn by the read+parse ceiling, the oracle (the limit the issue set: each
+// distinct article written once), the Go service's per-message path, naive BullMQ and this pipeline
 // (bench/peers/designs.ts); events/s, MongoDB operations, Redis peak memory and exact counts for
 // each. Prints the results as JSON; unless --no-write, writes them beside docs/benchmarks.md and
 // renders them into it with a chart. Everything the run created is removed, also when it fails

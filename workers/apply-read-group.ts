@@ -1,7 +1,8 @@
 // Applies one group of read jobs: check each job against its partition's ledger, aggregate per
-// article, read the stored per-partition marks, write MongoDB (one unordered bulk of compare-and-set
-// `$inc` upserts, and inserts of new documents), then the Redis cache (one round trip: each cached hash that holds the version
-// a write started from is brought to the next; an older one is dropped), then move the ledger.
+// article, read the stored per-partition marks, write MongoDB (one unordered bulk: compare-and-set
+// `$inc` upserts, inserts of new documents), then the Redis cache (one round trip: each cached
+// hash that holds the version a write started from is brought to the next; an older one is
+// dropped), then move the ledger.
 //
 // A whole-group failure (MongoDB or Redis away) throws. A failure that belongs to some jobs only
 // (their partition's offsets restarted, a document MongoDB refused) is returned per job, so the

@@ -42,10 +42,10 @@ export class ArticleStateCache {
 
   /**
    * Whether to plan an article this worker has not written as a new document (to be inserted)
-   * instead of reading it first. Right, it saves a
-   * read; wrong, it costs a refused write before the read. Guessed while most recent guesses
-   * were right (a young collection, a warm worker); read first otherwise (a worker restarted
-   * against an established collection), with a guess now and then to notice when that changes.
+   * instead of reading it first. Right, it saves a read; wrong, it costs a refused write before
+   * the read. Guessed while most recent guesses were right (a young collection, a warm worker);
+   * read first otherwise (a worker restarted against an established collection), with a guess
+   * now and then to notice when that changes.
    */
   absentGuessesPay(): boolean {
     if (this.guesses < 100) return true;

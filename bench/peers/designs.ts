@@ -170,7 +170,7 @@ const ceiling: Design = {
 };
 
 /**
- * `oracle`: the limit of any exact counter on this MongoDB. A consumer reads every event and sums
+ * `oracle`: the limit the issue set (docs/benchmarks.md says where a design passes it). A consumer reads every event and sums
  * per article in memory; then each distinct article is written once, `$inc` upserts on (biz,
  * biz_id) in unordered bulks of 5,000, in biz_id order (on the test server keys in order cost a
  * third less per document than in the order the events came). No cache, no marks, no versions.
