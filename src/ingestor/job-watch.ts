@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import type { DeadLetterData } from "../queue/dead-letter.js";
 import type { JobSink } from "../queue/job-sink.js";
 import { topicLife } from "../queue/message-id.js";
-import { type ReadJobData, sameRange } from "../queue/read-job.js";
+import { isDecimal, type ReadJobData, sameRange } from "../queue/read-job.js";
 import type { ConsumerControl } from "./consumer-control.js";
 import { type HoldCause, type PartitionState, type PartitionStatus, WHAT_TO_DO } from "./partition-status.js";
 import { encodeLastApplied } from "./plan-position.js";
@@ -299,8 +299,7 @@ function followable(found: ReadJobData, own: ReadJobData): boolean {
     (found.incarnation ?? "") === (own.incarnation ?? "") &&
     found.partition === own.partition &&
     found.firstOffset === own.firstOffset &&
-    typeof found.lastOffset === "string" &&
-    /^\d{1,19}$/.test(found.lastOffset) &&
+    isDecimal(found.lastOffset) &&
     BigInt(found.lastOffset) >= BigInt(own.firstOffset)
   );
 }

@@ -191,6 +191,11 @@ export class ReadJobBuilder {
 
 const decimal = /^(0|[1-9]\d{0,18})$/;
 
+/** Whether a value has the form of job data's offsets and article ids: a decimal int64 string. */
+export function isDecimal(value: unknown): value is string {
+  return typeof value === "string" && decimal.test(value);
+}
+
 /**
  * Checks job data taken from Redis (a person can add or edit jobs through the dashboard).
  * Data that can never be applied fails the job at once, without retries.
@@ -210,8 +215,8 @@ export function validateReadJobData(data: unknown): ReadJobData {
   )
     fail("incarnation");
   if (typeof d.partition !== "number" || !Number.isInteger(d.partition) || d.partition < 0) fail("partition");
-  if (typeof d.firstOffset !== "string" || !decimal.test(d.firstOffset)) fail("firstOffset");
-  if (typeof d.lastOffset !== "string" || !decimal.test(d.lastOffset)) fail("lastOffset");
+  if (!isDecimal(d.firstOffset)) fail("firstOffset");
+  if (!isDecimal(d.lastOffset)) fail("lastOffset");
   const span = BigInt(d.lastOffset as string) - BigInt(d.firstOffset as string);
   if (span < 0n) fail("lastOffset before firstOffset");
   if (typeof d.articles !== "object" || d.articles === null) return fail("articles");
