@@ -11,7 +11,8 @@
 // are taken as one. (The read worker keys jobs by readJobIdentity: a job BullMQ hands over again
 // after its lock was lost shares the held outcome instead of spending an attempt on a refusal.)
 // A group that is due by time, not full, waits longer while `expected` says items that belong
-// with it are about to come (at most expected.holdMs(), each time it becomes due by time).
+// with it are about to come (at most expected.holdMs(), each time it becomes due by time); one
+// that `expected` says is complete (nothing more can belong with it) is due at once.
 
 export interface GroupLimits {
   maxItems: number;
@@ -28,6 +29,8 @@ export interface Expected<T> {
   holdMs(): number;
   /** A group stopped waiting for them after holdMs: they did not come. */
   missed?(group: readonly T[]): void;
+  /** Whether no item can come that belongs with `group`: waiting longer only delays it. */
+  complete?(group: readonly T[]): boolean;
 }
 
 /** What a flush returns: the group's result, and the items that failed on their own. */
@@ -74,7 +77,7 @@ export class GroupBuffer<T, R = void> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, key, resolve, reject });
       this.weight += weight;
-      if (this.full()) {
+      if (this.full() || this.expected?.complete?.(this.items())) {
         this.flushNow();
       } else if (this.holding) {
         if (!this.expected?.more(this.items())) this.flushNow();

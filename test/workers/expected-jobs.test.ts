@@ -48,6 +48,14 @@ test("a first group of a backlog waits until it holds a job of every partition t
   assert.equal(e.more([job(0, 0), job(1, 0), job(2, 0)]), true, "no job says how many: the whole hold");
 });
 
+test("a group is complete once it holds a job of every partition of its topic", () => {
+  const e = new ExpectedJobs();
+  const of3 = (partition: number) => ({ ...job(partition, 0), partitions: 3 });
+  assert.equal(e.complete([of3(0), of3(2)]), false, "partition 1 may still come");
+  assert.equal(e.complete([of3(0), of3(2), of3(1)]), true);
+  assert.equal(e.complete([job(0, 0)]), false, "no job says how many partitions there are");
+});
+
 test("a failed group leaves the hold as the last applied group set it", () => {
   const e = afterOneGroup(4_000);
   const j = job(0, 5);

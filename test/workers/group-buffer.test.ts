@@ -234,3 +234,19 @@ test("a group that became due while a flush ran holds once the slot frees, not b
   await Promise.all([second, buf.add(3, 1)]);
   assert.deepEqual(flushed, [[1], [2, 3]]);
 });
+
+test("a group that is complete flushes at once, without waiting out maxWaitMs", async () => {
+  const flushed: number[][] = [];
+  const buf = new GroupBuffer<number>(
+    { maxItems: 100, maxWeight: 1000, maxWaitMs: 5_000, maxInFlight: 1 },
+    async (g) => {
+      flushed.push(g);
+      return { result: undefined };
+    },
+    { more: () => false, holdMs: () => 0, complete: (g) => g.length === 2 },
+  );
+  const started = Date.now();
+  await Promise.all([buf.add(1, 1), buf.add(2, 1)]);
+  assert.ok(Date.now() - started < 1_000, `flushed after ${Date.now() - started} ms`);
+  assert.deepEqual(flushed, [[1, 2]]);
+});
