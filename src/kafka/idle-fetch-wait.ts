@@ -13,6 +13,12 @@
 // minute) do not count: a resume of theirs may wait up to `ms` once. As soon as a partition is
 // expected back, the consumer's own maxWaitTimeInMs applies again.
 //
+// With every partition paused, kafkajs sends no fetch and sleeps that wait instead, and a
+// partition resumed meanwhile waits for the sleep to end: under load, when every partition's job
+// is in the group being applied, that is each range's usual path (half of 25 ms on average, each
+// cycle of every partition). While a paused partition is expected back and none is fetching, the
+// sleep is RESUME_POLL_MS: a loop of kafkajs's that sends nothing, until one is resumed.
+//
 // The wait is decided in getActiveTopicPartitions, which kafkajs's fetch calls synchronously
 // right before it builds the request (and before its all-paused sleep) from the same
 // subscription state, so a partition paused while a fetch was starting is judged with it. The
@@ -22,6 +28,9 @@
 // two waits is used.
 import { kafkajsInternal } from "./kafkajs-internals.js";
 
+/** How long kafkajs sleeps with every partition paused and one expected back soon. */
+export const RESUME_POLL_MS = 3;
+
 /** Whether a paused partition is expected to be resumed soon (its job open, or being positioned). */
 export type ResumeExpected = (topic: string, partition: number) => boolean;
 
@@ -29,7 +38,10 @@ export type ResumeExpected = (topic: string, partition: number) => boolean;
 export interface ConsumerGroupState {
   maxWaitTime: number;
   minBytes: number;
-  subscriptionState: { paused(): { topic: string; partitions: number[] }[] };
+  subscriptionState: {
+    paused(): { topic: string; partitions: number[] }[];
+    active(): { topic: string; partitions: number[] }[];
+  };
   getActiveTopicPartitions(): unknown;
 }
 
@@ -52,7 +64,9 @@ export function fetchWait(
 ): number {
   if (group.minBytes > 1) return configured;
   for (const { topic, partitions } of group.subscriptionState.paused()) {
-    if (partitions.some((p) => resumeExpected(topic, p))) return configured;
+    if (!partitions.some((p) => resumeExpected(topic, p))) continue;
+    const fetching = group.subscriptionState.active().some((t) => t.partitions.length > 0);
+    return fetching ? configured : Math.min(configured, RESUME_POLL_MS);
   }
   return Math.max(configured, idleMs);
 }

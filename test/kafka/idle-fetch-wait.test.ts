@@ -3,12 +3,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ConsumerGroupState, fetchWait, patchIdleFetchWait } from "../../src/kafka/idle-fetch-wait.js";
+import {
+  type ConsumerGroupState,
+  fetchWait,
+  patchIdleFetchWait,
+  RESUME_POLL_MS,
+} from "../../src/kafka/idle-fetch-wait.js";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
 
+/** A consumer of partitions 0-3 of topic t, `paused` of them paused. */
 const group = (paused: number[], minBytes = 1) => ({
   minBytes,
-  subscriptionState: { paused: () => (paused.length > 0 ? [{ topic: "t", partitions: paused }] : []) },
+  subscriptionState: {
+    paused: () => (paused.length > 0 ? [{ topic: "t", partitions: paused }] : []),
+    active: () => [{ topic: "t", partitions: [0, 1, 2, 3].filter((p) => !paused.includes(p)) }],
+  },
 });
 const all = () => true;
 
@@ -22,6 +31,16 @@ test("a partition paused and expected back (its job open): the configured wait, 
     fetchWait(group([1, 3]), 25, 1000, (_t, p) => p === 3),
     25,
   );
+});
+
+test("every partition paused and one expected back: kafkajs's sleep is a short poll, so a resume is fetched at once", () => {
+  assert.equal(fetchWait(group([0, 1, 2, 3]), 25, 1000, all), RESUME_POLL_MS);
+  assert.equal(
+    fetchWait(group([0, 1, 2, 3]), 25, 1000, () => false),
+    1000,
+    "none expected back (all held back for a person): the idle wait",
+  );
+  assert.equal(fetchWait(group([0, 1, 2, 3]), 1, 1000, all), 1, "never longer than the configured wait");
 });
 
 test("a partition paused but not expected back soon (held back for a person): the idle wait", () => {
@@ -117,7 +136,7 @@ test("kafkajs's fetch: a partition paused while the fetch was starting is left o
   assert.deepEqual(sent, [{ maxWaitTime: 25, partitions: [1] }]);
 });
 
-test("kafkajs's fetch with every partition paused and expected back sleeps the configured wait, not the idle one", async () => {
+test("kafkajs's fetch with every partition paused and expected back sleeps a short poll, not the idle wait", async () => {
   const sent: Sent[] = [];
   const g = stubGroup(sent);
   g.pause([{ topic: "t", partitions: [0, 1] }]);
@@ -129,6 +148,7 @@ test("kafkajs's fetch with every partition paused and expected back sleeps the c
     backSoon.clear();
   }
   assert.deepEqual(sent, []);
+  assert.equal(g.maxWaitTime, RESUME_POLL_MS, "the wait its sleep took");
   assert.ok(performance.now() - t0 < 500, `slept ${performance.now() - t0} ms`);
 });
 
