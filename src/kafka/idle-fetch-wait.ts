@@ -17,7 +17,9 @@
 // partition resumed meanwhile waits for the sleep to end: under load, when every partition's job
 // is in the group being applied, that is each range's usual path (half of 25 ms on average, each
 // cycle of every partition). While a paused partition is expected back and none is fetching, the
-// sleep is RESUME_POLL_MS: a loop of kafkajs's that sends nothing, until one is resumed.
+// sleep is RESUME_POLL_MS: a loop of kafkajs's that sends nothing, until one is resumed. That loop
+// costs about 5% of a core, so it runs for RESUME_POLL_FOR_MS at most: a job that takes longer (a
+// backlog's group, a worker down) is waited for with the consumer's own wait again.
 //
 // The wait is decided in getActiveTopicPartitions, which kafkajs's fetch calls synchronously
 // right before it builds the request (and before its all-paused sleep) from the same
@@ -30,6 +32,8 @@ import { kafkajsInternal } from "./kafkajs-internals.js";
 
 /** How long kafkajs sleeps with every partition paused and one expected back soon. */
 export const RESUME_POLL_MS = 3;
+/** For how long after every partition was paused kafkajs sleeps only RESUME_POLL_MS. */
+export const RESUME_POLL_FOR_MS = 1_000;
 
 /** Whether a paused partition is expected to be resumed soon (its job open, or being positioned). */
 export type ResumeExpected = (topic: string, partition: number) => boolean;
@@ -55,20 +59,37 @@ let idleWaitMs: number | undefined;
 /** One per running forwarder; a paused partition is expected back if any of them expects it. */
 const expectations = new Set<ResumeExpected>();
 
-/** The wait a fetch of `group` should use now (see the header). */
+/**
+ * The wait a fetch of `group` should use now (see the header). `allPausedForMs`: how long every
+ * partition of the group has been paused, undefined while one is not.
+ */
 export function fetchWait(
   group: Pick<ConsumerGroupState, "minBytes" | "subscriptionState">,
   configured: number,
   idleMs: number,
   resumeExpected: ResumeExpected,
+  allPausedForMs?: number,
 ): number {
   if (group.minBytes > 1) return configured;
   for (const { topic, partitions } of group.subscriptionState.paused()) {
     if (!partitions.some((p) => resumeExpected(topic, p))) continue;
-    const fetching = group.subscriptionState.active().some((t) => t.partitions.length > 0);
-    return fetching ? configured : Math.min(configured, RESUME_POLL_MS);
+    const polling = allPausedForMs !== undefined && allPausedForMs < RESUME_POLL_FOR_MS;
+    return polling ? Math.min(configured, RESUME_POLL_MS) : configured;
   }
   return Math.max(configured, idleMs);
+}
+
+/** When every partition of a consumer group became paused; absent while one is not. */
+const allPausedSince = new WeakMap<ConsumerGroupState, number>();
+
+function allPausedFor(group: ConsumerGroupState, now: number): number | undefined {
+  if (group.subscriptionState.active().some((t) => t.partitions.length > 0)) {
+    allPausedSince.delete(group);
+    return undefined;
+  }
+  const since = allPausedSince.get(group) ?? now;
+  allPausedSince.set(group, since);
+  return now - since;
 }
 
 function expected(topic: string, partition: number): boolean {
@@ -99,7 +120,8 @@ export function patchIdleFetchWait(ms: number, resumeExpected?: ResumeExpected):
       configured = this.maxWaitTime;
       configuredWait.set(this, configured);
     }
-    this.maxWaitTime = fetchWait(this, configured, idleWaitMs ?? configured, expected);
+    const pausedFor = allPausedFor(this, performance.now());
+    this.maxWaitTime = fetchWait(this, configured, idleWaitMs ?? configured, expected, pausedFor);
     return active.call(this);
   };
   return withdraw;

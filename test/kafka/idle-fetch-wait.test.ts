@@ -7,6 +7,7 @@ import {
   type ConsumerGroupState,
   fetchWait,
   patchIdleFetchWait,
+  RESUME_POLL_FOR_MS,
   RESUME_POLL_MS,
 } from "../../src/kafka/idle-fetch-wait.js";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
@@ -34,13 +35,21 @@ test("a partition paused and expected back (its job open): the configured wait, 
 });
 
 test("every partition paused and one expected back: kafkajs's sleep is a short poll, so a resume is fetched at once", () => {
-  assert.equal(fetchWait(group([0, 1, 2, 3]), 25, 1000, all), RESUME_POLL_MS);
+  const allPaused = group([0, 1, 2, 3]);
+  assert.equal(fetchWait(allPaused, 25, 1000, all, 0), RESUME_POLL_MS);
+  assert.equal(fetchWait(allPaused, 25, 1000, all, RESUME_POLL_FOR_MS - 1), RESUME_POLL_MS);
   assert.equal(
-    fetchWait(group([0, 1, 2, 3]), 25, 1000, () => false),
+    fetchWait(allPaused, 25, 1000, all, RESUME_POLL_FOR_MS),
+    25,
+    "paused that long (a worker down, a backlog's group): the configured wait again",
+  );
+  assert.equal(
+    fetchWait(allPaused, 25, 1000, () => false, 0),
     1000,
     "none expected back (all held back for a person): the idle wait",
   );
-  assert.equal(fetchWait(group([0, 1, 2, 3]), 1, 1000, all), 1, "never longer than the configured wait");
+  assert.equal(fetchWait(allPaused, 1, 1000, all, 0), 1, "never longer than the configured wait");
+  assert.equal(fetchWait(group([3]), 25, 1000, all), 25, "another partition fetching: the configured wait");
 });
 
 test("a partition paused but not expected back soon (held back for a person): the idle wait", () => {
