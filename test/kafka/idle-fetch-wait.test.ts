@@ -12,13 +12,9 @@ import {
 } from "../../src/kafka/idle-fetch-wait.js";
 import { kafkajsInternal } from "../../src/kafka/kafkajs-internals.js";
 
-/** A consumer of partitions 0-3 of topic t, `paused` of them paused. */
 const group = (paused: number[], minBytes = 1) => ({
   minBytes,
-  subscriptionState: {
-    paused: () => (paused.length > 0 ? [{ topic: "t", partitions: paused }] : []),
-    active: () => [{ topic: "t", partitions: [0, 1, 2, 3].filter((p) => !paused.includes(p)) }],
-  },
+  subscriptionState: { paused: () => (paused.length > 0 ? [{ topic: "t", partitions: paused }] : []) },
 });
 const all = () => true;
 

@@ -9,6 +9,13 @@ function job(partition: number, backlog?: number): ReadJobData {
   return { ...b.build(), ...(backlog === undefined ? {} : { backlog }) };
 }
 
+/** A job of a topic of 3 partitions, at its log's end. */
+const of3 = (partition: number, incarnation = "") => ({
+  ...job(partition, 0),
+  partitions: 3,
+  ...(incarnation ? { incarnation } : {}),
+});
+
 /** An ExpectedJobs that has seen one group of partition 9 applied in `ms`. */
 function afterOneGroup(ms: number): ExpectedJobs {
   const e = new ExpectedJobs();
@@ -36,11 +43,6 @@ test("before any group was applied, a first group of a backlog waits 3 s for par
 
 test("a first group of a backlog waits until it holds a job of every partition the topic has", () => {
   const e = new ExpectedJobs(() => 1_700_000_060_000);
-  const of3 = (partition: number, incarnation = "") => ({
-    ...job(partition, 0),
-    partitions: 3,
-    ...(incarnation ? { incarnation } : {}),
-  });
   assert.equal(e.more([of3(0), of3(2)]), true, "partition 1 not yet here");
   assert.equal(e.more([of3(0), of3(2), of3(1)]), false, "all three partitions");
   assert.equal(e.more([of3(0), of3(1), of3(2, "b")]), true, "another life of the topic counts apart");
@@ -50,7 +52,6 @@ test("a first group of a backlog waits until it holds a job of every partition t
 
 test("a group is complete once it holds a job of every partition of its topic", () => {
   const e = new ExpectedJobs();
-  const of3 = (partition: number) => ({ ...job(partition, 0), partitions: 3 });
   assert.equal(e.complete([of3(0), of3(2)]), false, "partition 1 may still come");
   assert.equal(e.complete([of3(0), of3(2), of3(1)]), true);
   assert.equal(e.complete([job(0, 0)]), false, "no job says how many partitions there are");
