@@ -67,7 +67,9 @@ class Scanner {
     this.expect(0x22, "'\"'");
     const parts: string[] = [];
     let start = this.pos;
-    const decoder = new TextDecoder("utf-8", { fatal: false });
+    // ignoreBOM: a U+FEFF opening a piece of the string stays in it, as in Go (whose key
+    // "\uFEFFAid" is not Aid); TextDecoder drops it by default.
+    const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
     for (;;) {
       const b = this.buf[this.pos];
       if (b === undefined) this.fault("unterminated string");

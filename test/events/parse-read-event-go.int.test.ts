@@ -234,6 +234,9 @@ const LOOKALIKE_KEYS: Part[] = [
   '"Aid\\uDC00"',
   '"\\uD83D\\uDE00"',
   '"A\u0301id"', // combining acute
+  '"\ufeffAid"', // a byte order mark opening the key
+  '"\\u0041\ufeffid"', // one after an escape, opening the key's next piece
+  '"\\uFEFFUid"',
   [0x22, 0x41, 0xff, 0x69, 0x64, 0x22], // A, invalid byte, id
   [0x22, 0x41, 0x69, 0x64, 0xc0, 0x22], // truncated sequence after Aid
   [0x22, 0x41, 0xed, 0xa0, 0x80, 0x69, 0x64, 0x22], // UTF-8 encoded surrogate

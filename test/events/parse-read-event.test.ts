@@ -32,6 +32,8 @@ test("keys match case-insensitively (ASCII), after unescaping; last duplicate wi
   assert.equal(valid('{"\\u0041id":4}').aid, 4n);
   assert.equal(valid('{"Aid":1,"aid":5}').aid, 5n);
   invalid('{"A\u0130d":1}', /Aid is missing/); // İ does not fold to i in Go
+  invalid('{"\ufeffAid":1}', /Aid is missing/); // a byte order mark is part of the key
+  invalid('{"\\u0041\ufeffid":1}', /Aid is missing/);
 });
 
 test("unknown keys of any type are ignored; whitespace is allowed", () => {
