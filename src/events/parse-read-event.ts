@@ -23,6 +23,35 @@ const MAX_DEPTH = 10_000;
 
 class SyntaxFault extends Error {}
 
+// Without `stream`, decode() keeps no state between calls: one decoder serves every value.
+// ignoreBOM: a U+FEFF at the start of a piece of a string stays in it, as in Go (whose key
+// "\uFEFFAid" is not Aid); TextDecoder drops it by default.
+const UTF8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/** The character each one-letter escape after a backslash stands for, by its byte. */
+const SIMPLE_ESCAPES: Readonly<Record<number, string>> = {
+  34: '"',
+  92: "\\",
+  47: "/",
+  98: "\b",
+  102: "\f",
+  110: "\n",
+  114: "\r",
+  116: "\t",
+};
+
+/** The text of buf[start, end): a short ASCII run without TextDecoder, whose call costs more. */
+function decodeText(buf: Uint8Array, start: number, end: number): string {
+  if (end - start > 32) return UTF8.decode(buf.subarray(start, end));
+  let out = "";
+  for (let i = start; i < end; i++) {
+    const b = buf[i] ?? 0x80;
+    if (b >= 0x80) return UTF8.decode(buf.subarray(start, end));
+    out += String.fromCharCode(b);
+  }
+  return out;
+}
+
 function describe(byte: number | undefined): string {
   if (byte === undefined) return "end of input";
   if (byte >= 0x20 && byte < 0x7f) return `'${String.fromCharCode(byte)}'`;
@@ -67,37 +96,25 @@ class Scanner {
     this.expect(0x22, "'\"'");
     const parts: string[] = [];
     let start = this.pos;
-    // ignoreBOM: a U+FEFF opening a piece of the string stays in it, as in Go (whose key
-    // "\uFEFFAid" is not Aid); TextDecoder drops it by default.
-    const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
     for (;;) {
       const b = this.buf[this.pos];
       if (b === undefined) this.fault("unterminated string");
       if (b === 0x22) {
-        parts.push(decoder.decode(this.buf.subarray(start, this.pos)));
+        const last = decodeText(this.buf, start, this.pos);
         this.pos++;
-        return parts.join("");
+        return parts.length === 0 ? last : parts.join("") + last;
       }
       if (b < 0x20) this.fault("control character in string");
       if (b !== 0x5c) {
         this.pos++;
         continue;
       }
-      parts.push(decoder.decode(this.buf.subarray(start, this.pos)));
+      parts.push(decodeText(this.buf, start, this.pos));
       this.pos++;
       const e = this.buf[this.pos];
-      const simple: Record<number, string> = {
-        34: '"',
-        92: "\\",
-        47: "/",
-        98: "\b",
-        102: "\f",
-        110: "\n",
-        114: "\r",
-        116: "\t",
-      };
-      if (e !== undefined && simple[e] !== undefined) {
-        parts.push(simple[e]);
+      const simple = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+      if (simple !== undefined) {
+        parts.push(simple);
         this.pos++;
       } else if (e === 0x75) {
         this.pos++;
@@ -136,7 +153,7 @@ class Scanner {
       if (!isDigit(this.peek())) this.fault("expected a digit in exponent");
       this.digits();
     }
-    return new TextDecoder().decode(this.buf.subarray(start, this.pos));
+    return decodeText(this.buf, start, this.pos);
   }
 
   private digits(): void {
@@ -225,6 +242,19 @@ function typeName(b: number | undefined): string {
 }
 
 /**
+ * The field a key names: "aid" or "uid" in any ASCII case (of a character, c | 0x20 is a, i, d
+ * or u for that letter in either case only).
+ */
+function fieldOf(key: string): "Aid" | "Uid" | undefined {
+  if (key.length !== 3) return undefined;
+  const [c0, c1, c2] = [key.charCodeAt(0) | 0x20, key.charCodeAt(1) | 0x20, key.charCodeAt(2) | 0x20];
+  if (c1 !== 0x69 || c2 !== 0x64) return undefined; // "id"
+  if (c0 === 0x61) return "Aid";
+  if (c0 === 0x75) return "Uid";
+  return undefined;
+}
+
+/**
  * Decodes one field value for an int64 struct field. Returns the value, null for JSON null
  * (Go leaves the field as it was), or a type-error message.
  */
@@ -271,10 +301,8 @@ export function parseReadEvent(value: Uint8Array | null, maxBytes: number): Pars
         s.pos++;
       } else {
         for (;;) {
-          const key = s.objectKey();
-          const folded = key.replace(/[A-Z]/g, (c) => c.toLowerCase());
-          if (folded === "aid" || folded === "uid") {
-            const field = folded === "aid" ? "Aid" : "Uid";
+          const field = fieldOf(s.objectKey());
+          if (field !== undefined) {
             const v = readInt64Field(s, field);
             if (typeof v === "bigint") {
               if (field === "Aid") aid = v;
