@@ -7,7 +7,7 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Config } from "../src/config.js";
 import { jobPartitionKey } from "../src/counting/plan-increments.js";
 import type { Logger } from "../src/logger.js";
-import { dropAppliedEvents } from "../src/queue/applied-events.js";
+import { dataDigest, dropAppliedEvents } from "../src/queue/applied-events.js";
 import { isIncarnationOf } from "../src/queue/message-id.js";
 import { type ReadJobData, readJobIdentity, validateReadJobData } from "../src/queue/read-job.js";
 import type { RedisClient } from "../src/redis/connection.js";
@@ -28,6 +28,11 @@ export interface ReadJobResult {
   groupAdded: number;
   /** The partition ledger's max_ts after this job (see GroupOutcome.ledgerMaxTimestamps). */
   ledgerMaxTimestamp?: number;
+  /**
+   * SHA-1 of the job's data as stored when this worker read it: names the events applied, so that
+   * only that data loses them once completed (see queue/applied-events.ts).
+   */
+  dataSha1: string;
 }
 
 export interface ReadWorker {
@@ -110,6 +115,7 @@ export function startReadWorker(
         groupJobs: outcome.jobs,
         groupAdded: outcome.added,
         ...(ledgerMaxTimestamp === undefined ? {} : { ledgerMaxTimestamp }),
+        dataSha1: dataDigest(job.data),
       };
     },
     {
@@ -124,7 +130,9 @@ export function startReadWorker(
     },
   );
   // A completed job's events are read by nobody: drop them, so that the queue holds events only
-  // of open jobs. Best effort: a job that keeps its events is still bounded by KEEP_COMPLETED_*.
+  // of open jobs. The ingestor's watch drops them too, before it queues the partition's next job;
+  // this drop covers an ingestor that stopped first. Best effort: a job that keeps its events is
+  // still bounded by KEEP_COMPLETED_*.
   worker.on("completed", (job, result) => {
     if (job.id === undefined || job.finishedOn === undefined) return;
     dropAppliedEvents(connection, (type) => worker.toKey(type), {

@@ -15,6 +15,9 @@ import { type HoldCause, type PartitionState, type PartitionStatus, WHAT_TO_DO }
 import { encodeLastApplied } from "./plan-position.js";
 import { Backoff, type ForwarderTiming, wait } from "./timing.js";
 
+/** How long a watch waits for a completed job's events to be dropped before it commits anyway. */
+const DROP_WAIT_MS = 1000;
+
 /** What a watch needs of the forwarder. */
 export interface WatchContext {
   readonly sink: JobSink;
@@ -179,6 +182,26 @@ export class JobWatch {
     this.state = "committing";
     this.cause = undefined;
     this.reason = undefined;
+    // Nobody reads the job's events any more. Its worker drops them too, but nothing orders that
+    // drop before this partition's next job is queued: dropped here first, Redis holds the events
+    // of one job per partition. Best effort, and waited for only DROP_WAIT_MS (Redis away must not
+    // hold the commit back): a job that keeps them is bounded by KEEP_COMPLETED_*.
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        if (this.endSleep === finish) this.endSleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        log.warn({ jobId }, "dropping a completed job's events takes over a second; committing meanwhile");
+        finish();
+      }, DROP_WAIT_MS);
+      this.endSleep = finish; // cancel() ends the wait
+      void sink
+        .dropAppliedEvents(jobId)
+        .catch((err: unknown) => log.warn({ err, jobId }, "could not drop a completed job's events"))
+        .finally(finish);
+    });
     for (;;) {
       if (this.cancelled) return;
       try {

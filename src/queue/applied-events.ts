@@ -11,7 +11,23 @@ interface WithScript {
   dropAppliedEvents(jobKey: string, ...args: string[]): Promise<number>;
 }
 
-/** A completion as BullMQ reports it to the worker that made it. */
+/**
+ * SHA-1 (hex) of a job's data as BullMQ stores it. A worker reads the stored string and
+ * JSON.parses it, so the digest of its copy is the stored string's: a completed job's return value
+ * names the data its worker applied by it (ReadJobResult.dataSha1).
+ */
+export function dataDigest(data: unknown): string {
+  return createHash("sha1").update(JSON.stringify(data)).digest("hex");
+}
+
+/** The digest of the data applied that a completed read job's return value names, if any. */
+function appliedDigest(returnvalue: unknown): string | undefined {
+  if (typeof returnvalue !== "object" || returnvalue === null) return undefined;
+  const { dataSha1 } = returnvalue as Record<string, unknown>;
+  return typeof dataSha1 === "string" ? dataSha1 : undefined;
+}
+
+/** A completion as BullMQ reports it, with the job's data as the caller read it. */
 export interface Completion {
   id: string;
   finishedOn: number;
@@ -20,23 +36,26 @@ export interface Completion {
 }
 
 /**
- * Drops the completed job's events unless it was retried, replaced, edited or finished again
- * since. `toKey` names the queue's keys (a BullMQ Worker's or Queue's). True when it dropped them.
+ * Drops the completed job's events, only when `data` and the stored data are the data its worker
+ * applied (the digest its return value names), and only while the job still records that
+ * completion: a job retried, replaced, edited or finished again since keeps its data, and so does
+ * one whose return value names no digest. `toKey` names the queue's keys (a BullMQ Worker's or
+ * Queue's). True when the stored data was replaced.
  */
 export async function dropAppliedEvents(
   redis: RedisClient,
   toKey: (type: string) => string,
   done: Completion,
 ): Promise<boolean> {
+  const applied = appliedDigest(done.returnvalue);
+  if (applied === undefined || dataDigest(done.data) !== applied) return false;
   if (!("dropAppliedEvents" in redis))
     redis.defineCommand("dropAppliedEvents", { numberOfKeys: 1, lua: dropAppliedEventsLua });
   const dropped = await (redis as unknown as WithScript).dropAppliedEvents(
     toKey(done.id),
     String(done.finishedOn),
     JSON.stringify(done.returnvalue),
-    // BullMQ stores JSON.stringify(data), and the worker's data is its JSON.parse: so this is
-    // the stored string's digest unless someone has written the data since.
-    createHash("sha1").update(JSON.stringify(done.data)).digest("hex"),
+    applied,
     JSON.stringify(withoutEvents(done.data)),
   );
   return dropped === 1;

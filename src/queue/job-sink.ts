@@ -2,6 +2,7 @@
 // and runs on BullMQ through BullJobSink.
 import { Job } from "bullmq";
 import type { RedisClient } from "../redis/connection.js";
+import { dropAppliedEvents } from "./applied-events.js";
 import { type DeadLetterData, deadLetterId, deadLetterJobName } from "./dead-letter.js";
 import type { DeadLetterQueue, ReadQueue } from "./queues.js";
 import { type JobRange, type ReadJobData, readJobName } from "./read-job.js";
@@ -51,6 +52,11 @@ export interface JobSink {
    * without reading that data, which holds all its events.
    */
   isOpen(id: string): Promise<boolean>;
+  /**
+   * Drops the events of the completed job under `id`, with the checks of applied-events.ts (a job
+   * retried, replaced or edited since keeps them). True when they were dropped.
+   */
+  dropAppliedEvents(id: string): Promise<boolean>;
   /** Stores dead letters, each under its own id (adding one twice keeps the first). */
   addDeadLetters(letters: readonly DeadLetterData[]): Promise<void>;
 }
@@ -107,6 +113,17 @@ export class BullJobSink implements JobSink {
       this.redis.hexists(this.work.toKey(id), "data"),
     ]);
     return openStates.has(state) && hasData === 1;
+  }
+
+  async dropAppliedEvents(id: string): Promise<boolean> {
+    const job = await Job.fromId<ReadJobData, unknown, string>(this.work, id);
+    if (job?.finishedOn === undefined) return false;
+    return dropAppliedEvents(this.redis, (jobId) => this.work.toKey(jobId), {
+      id,
+      finishedOn: job.finishedOn,
+      returnvalue: job.returnvalue,
+      data: job.data,
+    });
   }
 
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {

@@ -120,6 +120,16 @@ class FakeSink implements JobSink {
   async addDeadLetters(letters: readonly DeadLetterData[]): Promise<void> {
     this.deadLetters.push(...letters);
   }
+  /** Jobs whose events were dropped, in order. */
+  readonly drops: string[] = [];
+  /** Called as each drop is asked for; the drop answers once what it returns settled. */
+  dropping: ((id: string) => Promise<void> | undefined) | undefined;
+  async dropAppliedEvents(id: string): Promise<boolean> {
+    await this.dropping?.(id);
+    if (this.jobs.get(id)?.state !== "completed") return false;
+    this.drops.push(id);
+    return true;
+  }
   only(): [string, SinkJob] {
     assert.equal(this.jobs.size, 1, "one job");
     return [...this.jobs][0] as [string, SinkJob];
@@ -269,7 +279,7 @@ async function until(what: string, check: () => boolean, ms = 2000): Promise<voi
   }
 }
 
-test("a range becomes one job; the partition is paused until it completes, then committed, sought and resumed", async () => {
+test("a range becomes one job; the partition is paused until it completes, then its events dropped, committed, sought and resumed", async () => {
   const { consumer, sink, forwarder, resolved, control } = await setup();
   await forwarder.handleBatch(batch(0, 10, 5), control);
   const [id, job] = sink.only();
@@ -281,12 +291,50 @@ test("a range becomes one job; the partition is paused until it completes, then 
   await tick();
   assert.deepEqual(consumer.commits, [], "nothing committed while the job is open");
   assert.equal(sink.openDataReads, reads, "an open job's state is watched, not its events");
+  assert.deepEqual(sink.drops, []);
+  let commitsAtDrop: number | undefined;
+  sink.dropping = () => {
+    commitsAtDrop = consumer.commits.length;
+    return undefined;
+  };
   job.state = "completed";
   forwarder.jobSettled(id);
   await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(sink.drops, [id]);
+  assert.equal(commitsAtDrop, 0, "the job's events are dropped before its range is committed");
   await until("resumed", () => !consumer.isPaused(0));
   assert.deepEqual(consumer.calls, ["pause 0", "commit 0@15", "seek 0@14", "resume 0"]);
   assert.deepEqual(forwarder.status(), []);
+});
+
+test("the commit waits for the completed job's events to be dropped, for a second at most", async () => {
+  const { consumer, sink, forwarder, control } = await setup();
+  let answer: (() => void) | undefined;
+  sink.dropping = () =>
+    new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+  await forwarder.handleBatch(batch(0, 10, 5), control);
+  const [id, job] = sink.only();
+  job.state = "completed";
+  forwarder.jobSettled(id);
+  await until("dropping", () => answer !== undefined);
+  await tick(500);
+  assert.deepEqual(consumer.commits, [], "not while the drop is under way");
+  answer?.();
+  await until("committed", () => consumer.commits.length === 1);
+  assert.deepEqual(sink.drops, [id]);
+
+  // A drop that never answers (Redis away) holds the commit back a second, no more.
+  sink.dropping = () => new Promise<void>(() => {});
+  await forwarder.handleBatch(batch(0, 14, 5), control);
+  const next = [...sink.jobs].find(([, j]) => j.state !== "completed");
+  assert.ok(next !== undefined);
+  next[1].state = "completed";
+  forwarder.jobSettled(next[0]);
+  await tick(900);
+  assert.equal(consumer.commits.length, 1);
+  await until("committed after a second", () => consumer.commits.length === 2, 200);
 });
 
 test("a job that settles while its watch reads it is seen at once, not at the next poll", async () => {

@@ -1,10 +1,10 @@
-// A completed read job drops its events against the real Redis, and only the completion seen:
-// a job retried since, finished another time or with another result, or whose data was written
-// since, keeps its data.
+// A completed read job drops its events against the real Redis, and only the completion seen, of
+// the data its worker applied: a job retried since, finished another time or with another result,
+// whose data was written since, or whose result names no digest of the data applied, keeps its data.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Job } from "bullmq";
-import { dropAppliedEvents } from "../../src/queue/applied-events.js";
+import { dataDigest, dropAppliedEvents } from "../../src/queue/applied-events.js";
 import { ReadJobBuilder, type ReadJobData, validateReadJobData } from "../../src/queue/read-job.js";
 import { testConfig } from "../support/env.js";
 import { queueFixture } from "../support/queues.js";
@@ -33,7 +33,7 @@ after(() => fixture.close());
 
 test("a completed job keeps its range and drops its events; the data stays valid and empty", async () => {
   const data = range(100, 199);
-  const result = { firstOffset: "100", lastOffset: "199", events: 100 };
+  const result = { firstOffset: "100", lastOffset: "199", events: 100, dataSha1: dataDigest(data) };
   const job = await completed("a", data, result);
   const seen = { id: "a", finishedOn: job.finishedOn as number, returnvalue: result, data };
 
@@ -57,7 +57,7 @@ test("a completed job keeps its range and drops its events; the data stays valid
 
 test("a job retried by hand since its completion keeps its events", async () => {
   const data = range(200, 249);
-  const result = { firstOffset: "200", lastOffset: "249", events: 50 };
+  const result = { firstOffset: "200", lastOffset: "249", events: 50, dataSha1: dataDigest(data) };
   const job = await completed("b", data, result);
   await job.retry("completed");
   const seen = { id: "b", finishedOn: job.finishedOn as number, returnvalue: result, data };
@@ -67,7 +67,7 @@ test("a job retried by hand since its completion keeps its events", async () => 
 
 test("a job removed, or added again under its id and not completed, keeps its events", async () => {
   const data = range(300, 349);
-  const result = { firstOffset: "300", lastOffset: "349", events: 50 };
+  const result = { firstOffset: "300", lastOffset: "349", events: 50, dataSha1: dataDigest(data) };
   const job = await completed("c", data, result);
   const seen = { id: "c", finishedOn: job.finishedOn as number, returnvalue: result, data };
   await queues.work.remove("c");
@@ -82,11 +82,21 @@ test("a job removed, or added again under its id and not completed, keeps its ev
 
 test("a job whose data was written since the worker read it keeps that data", async () => {
   const data = range(400, 449);
-  const result = { firstOffset: "400", lastOffset: "449", events: 50 };
+  const result = { firstOffset: "400", lastOffset: "449", events: 50, dataSha1: dataDigest(data) };
   const job = await completed("d", data, result);
   const edited = range(400, 459);
   await job.updateData(edited);
   const seen = { id: "d", finishedOn: job.finishedOn as number, returnvalue: result, data };
-  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false, "the worker's copy");
+  assert.equal(await dropAppliedEvents(redis, toKey, { ...seen, data: edited }), false, "a fresh read");
   assert.deepEqual((await Job.fromId<ReadJobData>(queues.work, "d"))?.data, edited);
+});
+
+test("a completion that names no digest of the data applied keeps its events", async () => {
+  const data = range(500, 549);
+  const result = { firstOffset: "500", lastOffset: "549", events: 50 };
+  const job = await completed("e", data, result);
+  const seen = { id: "e", finishedOn: job.finishedOn as number, returnvalue: result, data };
+  assert.equal(await dropAppliedEvents(redis, toKey, seen), false);
+  assert.equal((await Job.fromId<ReadJobData>(queues.work, "e"))?.data.events, 50);
 });
