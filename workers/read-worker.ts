@@ -60,6 +60,10 @@ export function startReadWorker(
   onGroup?: (outcome: GroupOutcome, ms: number, jobs: readonly ReadJobData[]) => void,
 ): ReadWorker {
   const expected = new ExpectedJobs();
+  // The digest of the data parked under each identity, with how many runs share it: a job handed
+  // over again while parked shares the parked data's outcome, so it names that data, not its own
+  // copy (which an edit in the dashboard could have changed).
+  const parked = new Map<string, { dataSha1: string; runs: number }>();
   const buffer = new GroupBuffer<ReadJobData, GroupOutcome>(
     {
       maxItems: config.GROUP_MAX_JOBS,
@@ -106,7 +110,16 @@ export function startReadWorker(
       // Shared only with a held job of the same identity (the same events): BullMQ handing this
       // job over again while it is parked. The range returned is the range applied.
       expected.seen(data);
-      const outcome = await buffer.add(data, data.events, readJobIdentity(data));
+      const identity = readJobIdentity(data);
+      const held = parked.get(identity) ?? { dataSha1: dataDigest(job.data), runs: 0 };
+      held.runs++;
+      parked.set(identity, held);
+      let outcome: GroupOutcome;
+      try {
+        outcome = await buffer.add(data, data.events, identity);
+      } finally {
+        if (--held.runs === 0 && parked.get(identity) === held) parked.delete(identity);
+      }
       const ledgerMaxTimestamp = outcome.ledgerMaxTimestamps.get(jobPartitionKey(data));
       return {
         firstOffset: data.firstOffset,
@@ -115,7 +128,7 @@ export function startReadWorker(
         groupJobs: outcome.jobs,
         groupAdded: outcome.added,
         ...(ledgerMaxTimestamp === undefined ? {} : { ledgerMaxTimestamp }),
-        dataSha1: dataDigest(job.data),
+        dataSha1: held.dataSha1,
       };
     },
     {

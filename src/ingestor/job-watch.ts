@@ -41,6 +41,8 @@ export class JobWatch {
   private endSleep: (() => void) | undefined;
   /** Woken while not sleeping (reading the job): the next sleep ends at once, to read it again. */
   private wokenAwake = false;
+  /** Ends the wait for a completed job's events to be dropped; only cancel() calls it. */
+  private endDropWait: (() => void) | undefined;
 
   constructor(
     readonly jobId: string,
@@ -65,6 +67,7 @@ export class JobWatch {
   /** Stops watching, without committing (the partition is another's now, or the ingestor stops). */
   cancel(): void {
     this.cancelled = true;
+    this.endDropWait?.();
     this.wake();
   }
 
@@ -189,14 +192,14 @@ export class JobWatch {
     await new Promise<void>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
-        if (this.endSleep === finish) this.endSleep = undefined;
+        this.endDropWait = undefined;
         resolve();
       };
       const timer = setTimeout(() => {
         log.warn({ jobId }, "dropping a completed job's events takes over a second; committing meanwhile");
         finish();
       }, DROP_WAIT_MS);
-      this.endSleep = finish; // cancel() ends the wait
+      this.endDropWait = finish;
       void sink
         .dropAppliedEvents(jobId)
         .catch((err: unknown) => log.warn({ err, jobId }, "could not drop a completed job's events"))

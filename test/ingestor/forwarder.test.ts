@@ -322,7 +322,7 @@ test("the commit waits for the completed job's events to be dropped, for a secon
   await tick(500);
   assert.deepEqual(consumer.commits, [], "not while the drop is under way");
   answer?.();
-  await until("committed", () => consumer.commits.length === 1);
+  await until("committed as the drop answered", () => consumer.commits.length === 1, 50);
   assert.deepEqual(sink.drops, [id]);
 
   // A drop that never answers (Redis away) holds the commit back a second, no more.
