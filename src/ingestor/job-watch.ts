@@ -15,9 +15,6 @@ import { type HoldCause, type PartitionState, type PartitionStatus, WHAT_TO_DO }
 import { encodeLastApplied } from "./plan-position.js";
 import { Backoff, type ForwarderTiming, wait } from "./timing.js";
 
-/** How long a watch waits for a completed job's events to be dropped before it commits anyway. */
-const DROP_WAIT_MS = 1000;
-
 /** What a watch needs of the forwarder. */
 export interface WatchContext {
   readonly sink: JobSink;
@@ -187,8 +184,8 @@ export class JobWatch {
     this.reason = undefined;
     // Nobody reads the job's events any more. Its worker drops them too, but nothing orders that
     // drop before this partition's next job is queued: dropped here first, Redis holds the events
-    // of one job per partition. Best effort, and waited for only DROP_WAIT_MS (Redis away must not
-    // hold the commit back): a job that keeps them is bounded by KEEP_COMPLETED_*.
+    // of one job per partition. Best effort, and waited for only timing.dropWaitMs (Redis away
+    // must not hold the commit back): a job that keeps them is bounded by KEEP_COMPLETED_*.
     await new Promise<void>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
@@ -196,9 +193,12 @@ export class JobWatch {
         resolve();
       };
       const timer = setTimeout(() => {
-        log.warn({ jobId }, "dropping a completed job's events takes over a second; committing meanwhile");
+        log.warn(
+          { jobId, waitedMs: timing.dropWaitMs },
+          "dropping a completed job's events takes longer than the wait for it; committing meanwhile",
+        );
         finish();
-      }, DROP_WAIT_MS);
+      }, timing.dropWaitMs);
       this.endDropWait = finish;
       void sink
         .dropAppliedEvents(jobId)

@@ -11,6 +11,8 @@ export interface ForwarderTiming {
   repeatLogMs: number;
   /** A job found missing this many times in a row counts as held back. */
   vanishedLimit: number;
+  /** How long a watch waits for a completed job's events to be dropped before it commits anyway. */
+  dropWaitMs: number;
 }
 
 export const DEFAULT_TIMING: ForwarderTiming = {
@@ -19,6 +21,7 @@ export const DEFAULT_TIMING: ForwarderTiming = {
   retryMaxMs: 5000,
   repeatLogMs: 60_000,
   vanishedLimit: 3,
+  dropWaitMs: 1000,
 };
 
 /**
