@@ -1,17 +1,22 @@
-// Which jobs a read group due by time waits for. A partition whose last job said Kafka held more
-// of it (ReadJobData.backlog > 0) sends its next job as soon as that one is applied and
-// committed. While a backlog drains, a group therefore waits, for at most a quarter of the last
-// group's apply time, until every such partition whose job is not being applied has one in it:
-// one group then holds a range of each partition, and the hot articles are written once per
-// round instead of once per partition that happened to arrive first. Before its first group a
-// worker knows of no partition: a first group of a backlog (a job behind, or events older than
-// BACKLOG_AGE_MS) waits, at most FIRST_HOLD_MS, until it holds a job of every partition of the
-// topic (ReadJobData.partitions; without it, the whole FIRST_HOLD_MS). Under live load jobs end
-// at the log's end (backlog 0) with fresh events, and no group waits.
+// Which jobs a read group due by time waits for: those of the partitions whose next job is about
+// to come (`coming`). A partition's next job comes as soon as its current one is applied and
+// committed when Kafka holds more of it, which a job says (ReadJobData.backlog > 0) and which is
+// so, under load, of every partition whose job this worker has just applied.
 //
-// With several workers, a partition's next job may go to another one: a group then waits its
-// hold in vain, at most once per group, and the partition is not awaited again until a job of it
-// comes here saying it is behind.
+// While a backlog drains, a group therefore waits, for at most a quarter of the last group's apply
+// time, until every such partition whose job is not being applied has one in it: one group then
+// holds a range of each partition, and the hot articles are written once per round instead of
+// once per partition that happened to arrive first. Under live load the same wait keeps the
+// partitions together: without it, jobs that arrive while a group is applied would form the next
+// group alone, the partitions just applied would send theirs during that one, and the topic would
+// split into halves whose groups alternate, each job waiting for the other half's group too.
+//
+// Before its first group a worker knows of no partition: a first group of a backlog (a job
+// behind, or events older than BACKLOG_AGE_MS) waits, at most FIRST_HOLD_MS, until it holds a job
+// of every partition of the topic (ReadJobData.partitions; without it, the whole FIRST_HOLD_MS).
+//
+// A partition awaited in vain (its next job went to another worker, or it has no new events, or
+// it is held back) is not awaited again until a job of it says it is behind or is applied here.
 //
 // A group that holds a job of every partition of its topic is complete: a partition has one open
 // job at a time, so no other job of that topic can join it, and it is applied at once instead of
@@ -35,8 +40,11 @@ const FIRST_HOLD_MS = 3_000;
 const BACKLOG_AGE_MS = 2_000;
 
 export class ExpectedJobs implements Expected<ReadJobData> {
-  /** Partitions whose latest job said more of them waits in Kafka. */
-  private readonly behind = new Set<string>();
+  /**
+   * Partitions whose next job is about to come: their latest job said more of them waits in
+   * Kafka, or was just applied here.
+   */
+  private readonly coming = new Set<string>();
   /** Partitions with a job in a group being applied (their next job comes after it), counted. */
   private readonly applying = new Map<string, number>();
   /** How long the last group that succeeded took to apply; undefined before the first. */
@@ -46,8 +54,8 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 
   /** A job was handed to this worker. */
   seen(job: ReadJobData): void {
-    if ((job.backlog ?? 0) > 0) this.behind.add(jobPartitionKey(job));
-    else this.behind.delete(jobPartitionKey(job));
+    if ((job.backlog ?? 0) > 0) this.coming.add(jobPartitionKey(job));
+    else this.coming.delete(jobPartitionKey(job));
   }
 
   applyStarted(jobs: readonly ReadJobData[]): void {
@@ -61,7 +69,9 @@ export class ExpectedJobs implements Expected<ReadJobData> {
       if (n > 0) this.applying.set(k, n);
       else this.applying.delete(k);
     }
-    if (appliedMs !== undefined) this.lastApplyMs = appliedMs;
+    if (appliedMs === undefined) return;
+    this.lastApplyMs = appliedMs;
+    for (const k of jobs.map(jobPartitionKey)) if (!this.applying.has(k)) this.coming.add(k);
   }
 
   more(group: readonly ReadJobData[]): boolean {
@@ -83,12 +93,12 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 
   /** The partitions waited for did not send a job in time (another worker took it, or it is held back). */
   missed(group: readonly ReadJobData[]): void {
-    for (const k of this.awaited(group)) this.behind.delete(k);
+    for (const k of this.awaited(group)) this.coming.delete(k);
   }
 
   private awaited(group: readonly ReadJobData[]): string[] {
     const inGroup = new Set(group.map(jobPartitionKey));
-    return [...this.behind].filter((k) => !inGroup.has(k) && !this.applying.has(k));
+    return [...this.coming].filter((k) => !inGroup.has(k) && !this.applying.has(k));
   }
 }
 

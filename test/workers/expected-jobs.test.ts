@@ -16,13 +16,17 @@ const of3 = (partition: number, incarnation = "") => ({
   ...(incarnation ? { incarnation } : {}),
 });
 
-/** An ExpectedJobs that has seen one group of partition 9 applied in `ms`. */
+/**
+ * An ExpectedJobs that has seen one group of partition 9 applied in `ms`, and partition 9's next
+ * job at its log's end.
+ */
 function afterOneGroup(ms: number): ExpectedJobs {
   const e = new ExpectedJobs();
   const first = job(9, 0);
   e.seen(first);
   e.applyStarted([first]);
   e.applyEnded([first], ms);
+  e.seen(job(9, 0));
   return e;
 }
 
@@ -89,4 +93,21 @@ test("a partition missed once is not awaited again until a job of it says it is 
   assert.equal(e.more([p0]), false);
   e.seen(job(1, 3));
   assert.equal(e.more([p0]), true);
+});
+
+test("under load, the next group waits for the partitions whose jobs were just applied", () => {
+  const e = afterOneGroup(100);
+  const [p0, p1, p2, p3] = [of3(0), of3(1), of3(2), job(3, 0)];
+  for (const j of [p0, p1, p2, p3]) e.seen(j);
+  e.applyStarted([p0, p1]);
+  assert.equal(e.more([p2]), false, "partitions 0 and 1 are being applied");
+  e.applyEnded([p0, p1], 200);
+  assert.equal(e.more([p2]), true, "their next ranges are read as soon as they are committed");
+  assert.equal(e.holdMs(), 50);
+  assert.equal(e.more([p2, of3(0), of3(1)]), false, "both came");
+  e.missed([p2]);
+  assert.equal(e.more([p2]), false, "a partition awaited in vain is not awaited again");
+  e.applyStarted([p3]);
+  e.applyEnded([p3]);
+  assert.equal(e.more([p2]), false, "a group that failed says nothing of its partitions' next jobs");
 });
