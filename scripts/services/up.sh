@@ -80,14 +80,14 @@ start_mongo() {
   if pid_alive mongo; then log "mongo: already running"; return 0; fi
   command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
   maven_runtime "$LOCAL/lib/mongo" "$ROOT/scripts/services/mongo/pom.xml"
-  local src="$ROOT/scripts/services/mongo/MongoServerMain.java" classes="$LOCAL/lib/mongo-classes"
-  if [ ! -f "$classes/MongoServerMain.class" ] || [ "$src" -nt "$classes/MongoServerMain.class" ]; then
+  local src="$ROOT/scripts/services/mongo" classes="$LOCAL/lib/mongo-classes"
+  if [ ! -f "$classes/MongoServerMain.class" ] || [ -n "$(find "$src" -name '*.java' -newer "$classes/MongoServerMain.class")" ]; then
     mkdir -p "$classes"
-    javac -d "$classes" -cp "$LOCAL/lib/mongo/*" "$src"
+    javac -d "$classes" -cp "$LOCAL/lib/mongo/*" "$src"/*.java
   fi
   mkdir -p "$LOCAL/mongo"
-  spawn mongo java -Xms128m -Xmx1g -XX:+UseG1GC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/data.mv"
+  spawn mongo java -Xms128m -Xmx2g -XX:+UseG1GC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/ordered-keys.mv"
 }
 
 # MariaDB stands in for the Go service's MySQL in the importer's tests: Debian's server with its
