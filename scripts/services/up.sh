@@ -86,7 +86,7 @@ start_mongo() {
     javac -d "$classes" -cp "$LOCAL/lib/mongo/*" "$src"/*.java
   fi
   mkdir -p "$LOCAL/mongo"
-  spawn mongo java -Xms128m -Xmx2g -XX:+UseG1GC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  spawn mongo java -Xms128m -Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/ordered-keys.mv"
 }
 

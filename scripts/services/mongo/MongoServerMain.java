@@ -5,7 +5,6 @@ import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.OrderedKeysH2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
-import org.h2.mvstore.MVStore;
 
 public final class MongoServerMain {
     /**
@@ -25,7 +24,7 @@ public final class MongoServerMain {
         int port = Integer.parseInt(args[1]);
         MongoBackend backend = args[2].equals("memory")
             ? new MemoryBackend()
-            : new OrderedKeysH2Backend(new MVStore.Builder().fileName(args[2]).cacheSize(CACHE_MB).open());
+            : OrderedKeysH2Backend.open(args[2], CACHE_MB);
         MongoServer server = new MongoServer(backend);
         server.bind(host, port);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -5,8 +5,8 @@
 // changed, spent most of its time there. This key type orders a key of strings and numbers by
 // its values instead, and leaves every other key, and the file format, to ObjectDataType.
 //
-// The order of keys differs from ObjectDataType's, so an index written by one cannot be read by
-// the other: MongoServerMain gives this backend a data file of its own.
+// The order of keys differs from ObjectDataType's, so an index written in one order cannot be
+// searched in the other: open() refuses a data file whose indexes were not written in this order.
 package de.bwaldvogel.mongo.backend.h2;
 
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -19,8 +19,32 @@ import org.h2.mvstore.MVStore;
 import org.h2.mvstore.type.ObjectDataType;
 
 public final class OrderedKeysH2Backend extends H2Backend {
-    public OrderedKeysH2Backend(MVStore store) {
+    /** Names the order of KeyType below; change it with the order. */
+    private static final String KEY_ORDER = "strings-and-numbers-first/1";
+    private static final String MARKER_MAP = "ordered-keys";
+
+    private OrderedKeysH2Backend(MVStore store) {
         super(store);
+    }
+
+    /**
+     * Opens the data file with a page cache of `cacheMb`. A file that holds indexes written in
+     * another order is refused: searched in this order, they would miss documents and let
+     * duplicates in.
+     */
+    public static OrderedKeysH2Backend open(String fileName, int cacheMb) {
+        MVStore store = new MVStore.Builder().fileName(fileName).cacheSize(cacheMb).open();
+        MVMap<String, String> marker = store.openMap(MARKER_MAP);
+        boolean hasIndexes = store.getMapNames().stream().anyMatch(name -> name.contains("._index_"));
+        String order = marker.get("order");
+        if (hasIndexes && !KEY_ORDER.equals(order)) {
+            store.close();
+            throw new IllegalStateException(fileName + " holds indexes in another key order ("
+                    + (order == null ? "H2's own" : order) + ", this server uses " + KEY_ORDER
+                    + "): stop the server and remove the file to start empty");
+        }
+        marker.put("order", KEY_ORDER);
+        return new OrderedKeysH2Backend(store);
     }
 
     @Override
