@@ -64,14 +64,15 @@ export class ExpectedJobs implements Expected<ReadJobData> {
 
   /** A group was applied in `appliedMs`, or failed (undefined: its time says nothing of the next). */
   applyEnded(jobs: readonly ReadJobData[], appliedMs?: number): void {
-    for (const k of jobs.map(jobPartitionKey)) {
+    const keys = jobs.map(jobPartitionKey);
+    for (const k of keys) {
       const n = (this.applying.get(k) ?? 1) - 1;
       if (n > 0) this.applying.set(k, n);
       else this.applying.delete(k);
     }
     if (appliedMs === undefined) return;
     this.lastApplyMs = appliedMs;
-    for (const k of jobs.map(jobPartitionKey)) if (!this.applying.has(k)) this.coming.add(k);
+    for (const k of keys) if (!this.applying.has(k)) this.coming.add(k);
   }
 
   more(group: readonly ReadJobData[]): boolean {
