@@ -87,7 +87,7 @@ start_mongo() {
   fi
   mkdir -p "$LOCAL/mongo"
   spawn mongo java -Xms128m -Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/ordered-keys.mv"
+    -cp "$LOCAL/lib/mongo/*:$classes" MongoServerMain 127.0.0.1 "$MONGO_PORT" "$LOCAL/mongo/typed.mv"
 }
 
 # MariaDB stands in for the Go service's MySQL in the importer's tests: Debian's server with its

@@ -3,7 +3,7 @@
 // Usage (data-file "memory": nothing is kept): java -cp "<jars>:<classes>" MongoServerMain <host> <port> <data-file>
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
-import de.bwaldvogel.mongo.backend.h2.OrderedKeysH2Backend;
+import de.bwaldvogel.mongo.backend.h2.TypedH2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 public final class MongoServerMain {
@@ -24,7 +24,7 @@ public final class MongoServerMain {
         int port = Integer.parseInt(args[1]);
         MongoBackend backend = args[2].equals("memory")
             ? new MemoryBackend()
-            : OrderedKeysH2Backend.open(args[2], CACHE_MB);
+            : TypedH2Backend.open(args[2], CACHE_MB);
         MongoServer server = new MongoServer(backend);
         server.bind(host, port);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
