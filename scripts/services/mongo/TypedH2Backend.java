@@ -95,9 +95,9 @@ public final class TypedH2Backend extends H2Backend {
     /**
      * Keys made only of strings and numbers come first, ordered by length, then value by value:
      * by class, then by the class's own order, so that two keys compare equal exactly when
-     * KeyValue.equals says so. They are stored as their length and their values, each with a tag
-     * of its class. Any other key comes after them, in the order and format of an ObjectDataType
-     * of its own (marked by a first byte ObjectDataType never writes), which sees only such keys:
+     * KeyValue.equals says so. They are stored as a byte ObjectDataType never writes (-1), their
+     * length and their values, each with a tag of its class. Any other key comes after them, in
+     * the order and format of an ObjectDataType of its own, which sees only such keys:
      * ObjectDataType remembers the class it handled last, unsynchronised, and the page writer
      * thread uses this type while requests do.
      */
