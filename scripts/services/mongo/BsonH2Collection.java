@@ -1,10 +1,11 @@
 // A collection of TypedH2Backend: H2Collection's behaviour, with each document stored as its BSON
 // bytes, as MongoDB stores it. A document is encoded on the thread that writes it and decoded on
 // every read, so H2 holds no object the server changes afterwards (an update changes the
-// document it read in place before storing it) and its page writes only copy bytes; a document
-// that does not encode fails its own request. A document BSON cannot hold exactly is stored changed
-// (an Instant below the millisecond, a field name with NUL, an unpaired surrogate, over 16 MB),
-// unlike on MongoDB, which refuses or never makes them; this project writes none.
+// document it read in place before storing it) and its page writes only copy bytes. A document
+// that does not encode fails its own request; an update's index keys, moved before the document
+// is stored, stay moved. A document BSON cannot hold exactly is stored changed (an Instant below
+// the millisecond, a field name with NUL, an unpaired surrogate, over 16 MB), unlike on MongoDB,
+// which refuses or never makes them; this project writes none.
 package de.bwaldvogel.mongo.backend.h2;
 
 import de.bwaldvogel.mongo.MongoDatabase;
